@@ -17,15 +17,19 @@ class SamplerConfig:
 
 
 @torch.no_grad()
-def generate(pipe, prompts: list[str], seeds: list[int], sampler: SamplerConfig = SamplerConfig(),
+def generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler: SamplerConfig = SamplerConfig(),
              desc: str = "generate") -> np.ndarray:
-    """(N, H, W, 3) uint8 images; image i is drawn from prompt i with its own generator seeded by seeds[i]."""
+    """(N, H, W, 3) uint8 images; image i is drawn from prompt i with its own generator seeded by seeds[i].
+
+    `prompts` may also be text-encoder outputs (N, 77, D), e.g. an attack's adversarial prompts.
+    """
     out = []
     device = pipe.device
     for start in tqdm(range(0, len(prompts), sampler.batch_size), desc=desc, leave=False):
         chunk = slice(start, start + sampler.batch_size)
         generators = [torch.Generator(device).manual_seed(s) for s in seeds[chunk]]
-        images = pipe(prompts[chunk], num_inference_steps=sampler.steps, guidance_scale=sampler.guidance_scale,
+        text = {"prompt_embeds": prompts[chunk]} if torch.is_tensor(prompts) else {"prompt": prompts[chunk]}
+        images = pipe(**text, num_inference_steps=sampler.steps, guidance_scale=sampler.guidance_scale,
                       generator=generators, output_type="np").images
         out.append((images * 255).round().astype(np.uint8))
     return np.concatenate(out)

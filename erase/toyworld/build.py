@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from erase.runs import Run, atomic_save_dir
-from erase.toyworld.training import TRAIN_SECONDS
+from erase.training import TRAIN_SECONDS
 
 logger = logging.getLogger(__name__)
 WEIGHTS_DIR = Path(__file__).parent / "weights"

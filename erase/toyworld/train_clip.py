@@ -30,7 +30,9 @@ MAX_LENGTH = 77  # SD pipelines pad prompts to 77 tokens
 
 def build_tokenizer(n_captions: int = 20000, seed: int = 0) -> CLIPTokenizer:
     """A CLIP BPE tokenizer whose merges make every word of the world one token; unknown words
-    fall back to byte-level characters, so any prompt tokenizes."""
+    fall back to byte-level characters, so any prompt tokenizes. The `tokenizers` trainer breaks ties
+    between equally frequent pairs in no fixed order, so a rebuilt tokenizer can differ: the shipped
+    one is saved with toy-clip and always loaded from there."""
     rng = np.random.default_rng(seed)
     corpus = [caption(s, rng) for s in sample_scenes(seed, n_captions)]
     bpe = Tokenizer(models.BPE(end_of_word_suffix="</w>"))

@@ -1,31 +1,24 @@
-"""The one training loop every toy model uses: fresh renders each step, AdamW with cosine decay,
-checkpoints under the run directory, exact resume, a tqdm bar.
+"""How every toy model trains: fresh renders each step, AdamW with cosine decay, on the shared loop
+of `erase.training` (checkpoints, exact resume, EMA).
 
-A model's trainer supplies the modules to train and a `loss_fn(batch, step) -> (loss, logs)`;
-the batch of step i depends only on (seed, i), so a resumed run sees the same data as an
-uninterrupted one.
+A model's trainer supplies the modules to train and a `loss_fn(batch, step) -> (loss, logs)`; the
+batch of step i depends only on (seed, i), so a resumed run sees the same data as an uninterrupted one.
 """
 
 from __future__ import annotations
 
-import copy
-import logging
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from erase.runs import Run, atomic_write_text
+from erase.runs import Run
 from erase.toyworld.data import Batch, make_batch
 from erase.toyworld.world import sample_scene
-
-logger = logging.getLogger(__name__)
-TRAIN_SECONDS = "train_seconds.txt"  # total training time of a run, across resumes
+from erase.training import Loop, fit
 
 
 @dataclass(frozen=True)
@@ -60,45 +53,15 @@ def train(
     run: Run,
     desc: str,
 ) -> None:
-    """Train `modules` in place for `schedule.steps`, resuming from the run's latest checkpoint."""
+    """Train `modules` in place for `schedule.steps` with AdamW and cosine decay, resuming from the run's
+    latest checkpoint; with `schedule.ema_decay` the modules end on their moving average."""
     params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=schedule.lr, weight_decay=schedule.weight_decay)
-    ema = {f"{n}-ema": copy.deepcopy(m).requires_grad_(False) for n, m in modules.items()} if schedule.ema_decay else {}
-    start, seconds = 0, 0.0
-    if run.latest_checkpoint() is not None:
-        start, state, extra = run.load_checkpoint()
-        seconds = extra["seconds"]
-        for name, module in {**modules, **ema}.items():
-            module.load_state_dict(state[name])
-        optimizer.load_state_dict(state["optimizer"])
-        logger.info("resumed %s at step %d", desc, start)
     for m in modules.values():
         m.train()
-    began = time.time() - seconds
-    bar = tqdm(range(start, schedule.steps), initial=start, total=schedule.steps, desc=desc)
-    for step in bar:
-        for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(step, schedule)
-        loss, logs = loss_fn(batch_at(schedule.seed, step, schedule.batch_size), step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        _update_ema(ema, modules, min(schedule.ema_decay, (1 + step) / (10 + step)))
-        bar.set_postfix(loss=f"{loss.item():.4f}", **{k: f"{v:.3f}" for k, v in logs.items()})
-        if (step + 1) % schedule.checkpoint_every == 0 or step + 1 == schedule.steps:
-            state = {name: m.state_dict() for name, m in {**modules, **ema}.items()}
-            extra = {"seconds": time.time() - began}
-            run.save_checkpoint(step + 1, {**state, "optimizer": optimizer.state_dict()}, extra)
-    atomic_write_text(run.dir / TRAIN_SECONDS, f"{time.time() - began:.0f}\n")
-    for name, m in modules.items():
-        if ema:
-            m.load_state_dict(ema[f"{name}-ema"].state_dict())
+    loop = Loop(steps=schedule.steps, checkpoint_every=schedule.checkpoint_every,
+                lr_at=lambda step: cosine_lr(step, schedule), clip_grad_norm=1.0, ema_decay=schedule.ema_decay)
+    fit(modules, {"optimizer": optimizer},
+        lambda step: loss_fn(batch_at(schedule.seed, step, schedule.batch_size), step), loop, run, desc)
+    for m in modules.values():
         m.eval()
-
-
-@torch.no_grad()
-def _update_ema(ema: dict[str, nn.Module], modules: dict[str, nn.Module], decay: float) -> None:
-    for name, shadow in ema.items():
-        for avg, live in zip(shadow.parameters(), modules[name.removesuffix("-ema")].parameters(), strict=True):
-            avg.lerp_(live, 1.0 - decay)

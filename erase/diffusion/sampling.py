@@ -1,0 +1,49 @@
+"""Partial DDIM sampling with classifier-free guidance: the x_t that ESD and AdvUnlearn train on."""
+
+from __future__ import annotations
+
+import torch
+from diffusers import DDIMScheduler
+
+
+def encode_prompts(tokenizer, text_encoder, prompts: list[str]) -> torch.Tensor:
+    """(N, 77, D): the text encoder's last hidden state, prompts padded to the tokenizer's max length."""
+    ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                    return_tensors="pt").input_ids.to(text_encoder.device)
+    return text_encoder(ids)[0]
+
+
+def ddim_scheduler(scheduler_config, steps: int) -> DDIMScheduler:
+    """A DDIM scheduler on the pipeline's noise schedule, set to `steps` steps."""
+    scheduler = DDIMScheduler.from_config(scheduler_config)
+    scheduler.set_timesteps(steps)
+    return scheduler
+
+
+def guided_step(unet, scheduler: DDIMScheduler, t, latents: torch.Tensor, cond: torch.Tensor, uncond: torch.Tensor,
+                guidance: float) -> torch.Tensor:
+    """One DDIM step with classifier-free guidance."""
+    eps_uncond, eps_cond = unet(torch.cat([latents, latents]), t, encoder_hidden_states=torch.cat([uncond, cond])
+                                ).sample.chunk(2)
+    return scheduler.step(eps_uncond + guidance * (eps_cond - eps_uncond), t, latents).prev_sample
+
+
+@torch.no_grad()
+def denoise_until(unet, scheduler: DDIMScheduler, cond: torch.Tensor, uncond: torch.Tensor, latents: torch.Tensor,
+                  guidance: float, stop: int) -> torch.Tensor:
+    """Run the first `stop` DDIM steps of `scheduler.timesteps` from `latents` (pure noise) with guidance;
+    the result is x at timestep `scheduler.timesteps[stop]`."""
+    for t in scheduler.timesteps[:stop]:
+        latents = guided_step(unet, scheduler, t, latents, cond, uncond, guidance)
+    return latents
+
+
+@torch.no_grad()
+def trajectory(unet, scheduler: DDIMScheduler, cond: torch.Tensor, uncond: torch.Tensor, latents: torch.Tensor,
+               guidance: float) -> torch.Tensor:
+    """Every intermediate x of a guided DDIM run: (steps, N, C, H, W), entry k = `denoise_until(..., stop=k)`."""
+    states = []
+    for t in scheduler.timesteps:
+        states.append(latents)
+        latents = guided_step(unet, scheduler, t, latents, cond, uncond, guidance)
+    return torch.stack(states)
