@@ -1,0 +1,214 @@
+"""AdvUnlearn: Defensive Unlearning with Adversarial Training for Robust Concept Erasure in Diffusion
+Models (Zhang et al., NeurIPS 2024); OPTML-Group/AdvUnlearn `train-scripts/AdvUnlearn.py`.
+
+Only the text encoder is trained, so the result plugs into any SD v1 pipeline. Each iteration:
+1. (after `warmup_iter`, every `adv_prompt_update_step`) the attack: k adversarial word embeddings
+   prefixed after the start token are optimised for `attack_steps` Adam steps (`pgd`; `fast_at` steps
+   on the gradient's sign) to make the erased model's noise prediction match the frozen model's on the
+   concept, MSE(e_n(x_t, c_adv), e_0(x_t, c)); warm-started from the previous round (`latest`);
+2. the unlearning step: ESD's loss (`esd.esd_target`, eta 1) on the adversarial prompt (on the plain
+   prompt during warm-up), plus the utility-retaining regulariser `retain_loss_w * MSE(e_n(x_r, c_r),
+   e_0(x_r, c_r))` over `retain_batch` retain prompts ("reg" mode of the README, weight 0.3).
+
+Defaults are the official script's and README's nudity command. Choices and deviations:
+- Trained parameters: every encoder layer plus the final layer norm (`text_encoder_full`, component
+  `all`); `train_layers` selects layers by index. The official `layer01`-style names match by prefix, so
+  `layer01` also trains layers 10 and 11: here an index means exactly that layer.
+- `--lr` is declared `int` in the official argparse (so any value given on the command line fails to
+  parse): its default 1e-5 is used.
+- Speed (`faithful=False`, the default): the UNet is frozen, so x_t depends only on frozen parts. A pool
+  of `pool_size` guided DDIM trajectories per prompt (x_t at every step, with the frozen model's e_0
+  and e_p there) is computed once and every attack and unlearning step draws a random (trajectory, step)
+  from it, instead of re-running up to 50 guided steps for each of the 30 attack steps. `faithful=True`
+  re-samples exactly as the official code does; `benchmarks/bench_diffusion.py` compares both.
+- x_t is predicted at the DDIM timestep it was drawn at (see esd.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from erase.concepts import Concept
+from erase.diffusion.methods.esd import PartialSampler, esd_target, frozen_copy, latent_shape, step_rng
+from erase.diffusion.sampling import denoise_until, encode_prompts, trajectory
+from erase.eval.attacks import injected_token_embeddings, prefix_ids
+from erase.runs import Run, atomic_save_dir
+from erase.training import Loop, fit
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AdvUnlearnConfig:
+    iterations: int = 1000  # --iterations
+    lr: float = 1e-5  # --lr
+    train_layers: tuple[int, ...] | None = None  # None: all layers (--train_method text_encoder_full)
+    final_layer_norm: bool = True  # --component all trains it
+    negative_guidance: float = 1.0  # eta, --negative_guidance
+    start_guidance: float = 3.0  # --start_guidance
+    ddim_steps: int = 50  # --ddim_steps
+    attack_method: Literal["pgd", "fast_at"] = "pgd"  # --attack_method
+    adv_prompt_num: int = 1  # k, --adv_prompt_num
+    attack_steps: int = 30  # --attack_step
+    attack_lr: float = 1e-3  # --attack_lr
+    attack_init: Literal["latest", "random"] = "latest"  # --attack_init
+    warmup_iter: int = 200  # --warmup_iter
+    adv_prompt_update_step: int = 1  # --adv_prompt_update_step
+    retain_batch: int = 5  # --retain_batch
+    retain_loss_w: float = 0.3  # README: --retain_train reg --retain_loss_w 0.3
+    faithful: bool = False  # True: re-sample x_t every step as the official code does
+    pool_size: int = 16  # cached trajectories per prompt when not faithful
+    checkpoint_every: int = 100
+    seed: int = 0
+
+
+def trainable_parameters(text_encoder, cfg: AdvUnlearnConfig) -> list[torch.nn.Parameter]:
+    """Encoder layers (all, or exactly `train_layers`) and optionally the final layer norm."""
+    chosen = []
+    for name, param in text_encoder.named_parameters():
+        parts = name.split(".")
+        if "layers" in parts:
+            index = int(parts[parts.index("layers") + 1])
+            if cfg.train_layers is None or index in cfg.train_layers:
+                chosen.append(param)
+        elif "final_layer_norm" in parts and cfg.final_layer_norm:
+            chosen.append(param)
+    return chosen
+
+
+class NoisySource:
+    """(x_t, t, e_0, e_p) for a prompt: the frozen model's guided partial sample and its predictions there.
+
+    Faithful: drawn afresh each call. Pooled: looked up in `pool_size` precomputed trajectories.
+    """
+
+    def __init__(self, unet, scheduler_config, conds: torch.Tensor, uncond: torch.Tensor, cfg: AdvUnlearnConfig,
+                 shape: tuple[int, ...]):
+        self.unet, self.conds, self.uncond, self.cfg, self.shape = unet, conds, uncond, cfg, shape
+        self.sampler = PartialSampler(unet, scheduler_config, cfg.ddim_steps, cfg.start_guidance, shape)
+        self.pool = None if cfg.faithful else [self._trajectories(i, shape) for i in range(len(conds))]
+
+    @torch.no_grad()
+    def _trajectories(self, index: int, shape) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        cond = self.conds[index : index + 1].expand(self.cfg.pool_size, -1, -1)
+        uncond = self.uncond.expand(self.cfg.pool_size, -1, -1)
+        noise = torch.randn((self.cfg.pool_size, *shape), generator=torch.Generator().manual_seed(
+            self.cfg.seed * 7919 + index)).to(cond.device)
+        scheduler = self.sampler.scheduler
+        states = trajectory(self.unet, scheduler, cond, uncond, noise, self.cfg.start_guidance)  # (S, P, C, H, W)
+        e_0, e_p = [], []
+        for t, x in zip(scheduler.timesteps, states, strict=True):
+            eps = self.unet(torch.cat([x, x]), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
+            e_0.append(eps[0])
+            e_p.append(eps[1])
+        return states, torch.stack(e_0), torch.stack(e_p)
+
+    @torch.no_grad()
+    def draw(self, indices: list[int], rng: random.Random, stop: int | None = None):
+        """x_t, t, e_0, e_p for prompts `indices` at one shared DDIM step (random unless `stop` given)."""
+        timesteps = self.sampler.scheduler.timesteps
+        stop = rng.randrange(len(timesteps)) if stop is None else stop
+        t = timesteps[stop].to(self.uncond.device)
+        if self.pool is None:
+            cond = self.conds[indices]
+            uncond = self.uncond.expand(len(indices), -1, -1)
+            generator = torch.Generator().manual_seed(rng.randrange(2**31))
+            noise = torch.randn((len(indices), *self.shape), generator=generator).to(cond.device)
+            x = denoise_until(self.unet, self.sampler.scheduler, cond, uncond, noise, self.cfg.start_guidance, stop)
+            e_0, e_p = self.unet(torch.cat([x, x]), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
+            return x, t, e_0, e_p, stop
+        picks = [rng.randrange(self.cfg.pool_size) for _ in indices]
+        states, e_0, e_p = zip(*(tuple(a[stop, j] for a in self.pool[i]) for i, j in zip(indices, picks, strict=True)),
+                               strict=True)
+        return torch.stack(states), t, torch.stack(e_0), torch.stack(e_p), stop
+
+
+def erase(pipe, concept: Concept, cfg: AdvUnlearnConfig, run: Run):
+    """Adversarially fine-tune `pipe.text_encoder` so that `concept` stays erased under attack."""
+    # 1. Frozen parts: the UNet (never trained), the original text encoder; trainable layers.
+    pipe.unet.requires_grad_(False).eval()
+    original_encoder = frozen_copy(pipe.text_encoder)
+    encoder = pipe.text_encoder
+    params = trainable_parameters(encoder, cfg)
+    encoder.requires_grad_(False)
+    for p in params:
+        p.requires_grad_(True)
+    prompts, retain = list(concept.prompts), list(concept.retain_prompts)
+    with torch.no_grad():
+        conds = encode_prompts(pipe.tokenizer, original_encoder, prompts)
+        retain_conds = encode_prompts(pipe.tokenizer, original_encoder, retain)
+        uncond = encode_prompts(pipe.tokenizer, original_encoder, [""])
+    shape = latent_shape(pipe)
+    concept_source = NoisySource(pipe.unet, pipe.scheduler.config, conds, uncond, cfg, shape)
+    retain_source = NoisySource(pipe.unet, pipe.scheduler.config, retain_conds, uncond, cfg, shape)
+    prompt_ids, retain_ids = (pipe.tokenizer(p, padding="max_length", max_length=pipe.tokenizer.model_max_length,
+                                             truncation=True, return_tensors="pt").input_ids.to(pipe.device)
+                              for p in (prompts, retain))
+    adv_ids = prefix_ids(pipe.tokenizer, prompts, cfg.adv_prompt_num).to(pipe.device)
+    vocab = encoder.get_input_embeddings().weight
+    adv = torch.zeros(1, cfg.adv_prompt_num, vocab.shape[1], device=pipe.device)  # the adversarial word embedding
+    word = torch.zeros((), dtype=torch.long)  # index of the prompt the current adversary targets
+    unet = pipe.unet
+
+    # 2. The attack: k word embeddings that make the erased model predict the concept again.
+    def attack(rng: random.Random, first: bool) -> None:
+        if first or cfg.attack_init == "random":
+            adv.copy_(vocab.detach()[torch.randint(len(vocab), (cfg.adv_prompt_num,),
+                                                   generator=torch.Generator().manual_seed(rng.randrange(2**31)))][None])
+        variable = adv.clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([variable], lr=cfg.attack_lr)
+        encoder.requires_grad_(False)
+        for _ in range(cfg.attack_steps):
+            x, t, _, e_p, _ = concept_source.draw([int(word)], rng)
+            with injected_token_embeddings(encoder, slice(1, 1 + cfg.adv_prompt_num), variable):
+                cond = encoder(adv_ids[int(word)][None])[0]
+            loss = F.mse_loss(unet(x, t, encoder_hidden_states=cond).sample, e_p)
+            optimizer.zero_grad()
+            loss.backward()
+            if cfg.attack_method == "fast_at":
+                variable.grad.sign_()
+            optimizer.step()
+        for p in params:
+            p.requires_grad_(True)
+        adv.copy_(variable.detach())
+
+    # 3. The unlearning step: ESD on the (adversarial) prompt, plus the retain regulariser.
+    def step_fn(step: int):
+        rng = step_rng(cfg.seed, step)
+        if step % cfg.adv_prompt_update_step == 0:
+            word.fill_(rng.randrange(len(prompts)))
+            if step >= cfg.warmup_iter:
+                attack(rng, first=step == cfg.warmup_iter)
+        i = int(word)
+        x, t, e_0, e_p, stop = concept_source.draw([i], rng)
+        if step < cfg.warmup_iter:
+            cond = encoder(prompt_ids[i][None])[0]
+        else:
+            with injected_token_embeddings(encoder, slice(1, 1 + cfg.adv_prompt_num), adv):
+                cond = encoder(adv_ids[i][None])[0]
+        loss = F.mse_loss(unet(x, t, encoder_hidden_states=cond).sample, esd_target(e_0, e_p, cfg.negative_guidance))
+        logs = {"unlearn": loss.item()}
+        if cfg.retain_loss_w > 0 and retain:
+            chosen = rng.sample(range(len(retain)), min(cfg.retain_batch, len(retain)))
+            x_r, t_r, _, e_r, _ = retain_source.draw(chosen, rng, stop=stop)
+            retain_cond = encoder(retain_ids[chosen])[0]
+            retain_loss = F.mse_loss(unet(x_r, t_r, encoder_hidden_states=retain_cond).sample, e_r)
+            loss = loss + cfg.retain_loss_w * retain_loss
+            logs["retain"] = retain_loss.item()
+        return loss, logs
+
+    encoder.train()
+    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    fit({"text_encoder": encoder}, {"optimizer": optimizer}, step_fn,
+        Loop(steps=cfg.iterations, checkpoint_every=cfg.checkpoint_every, state={"adv": adv, "word": word}),
+        run, desc="AdvUnlearn")
+    encoder.requires_grad_(False).eval()
+    # 4. The text encoder alone, plug-and-play into any SD v1 pipeline (as the official release).
+    atomic_save_dir(encoder.save_pretrained, run.dir / "text_encoder")
+    return pipe
