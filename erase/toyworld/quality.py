@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from erase.eval.metrics import projected
 from erase.toyworld.data import make_batch
 from erase.toyworld.world import (
     ATTRIBUTE_PHRASES,
@@ -69,18 +70,13 @@ def zero_shot_prompts() -> dict[str, list[list[str]]]:
     }
 
 
-def _projected(features) -> torch.Tensor:
-    """transformers 5 returns the projected embedding as `pooler_output` of an output object."""
-    return getattr(features, "pooler_output", features)
-
-
 @torch.no_grad()
 def class_embeddings(model, tokenizer, prompts: list[list[str]]) -> torch.Tensor:
     """(classes, D) unit text embeddings, each the normalised mean over its prompts."""
     rows = []
     for group in prompts:
         tokens = tokenizer(group, padding=True, return_tensors="pt")
-        emb = torch.nn.functional.normalize(_projected(model.get_text_features(**tokens)), dim=-1).mean(0)
+        emb = torch.nn.functional.normalize(projected(model.get_text_features(**tokens)), dim=-1).mean(0)
         rows.append(torch.nn.functional.normalize(emb, dim=-1))
     return torch.stack(rows)
 
@@ -89,7 +85,7 @@ def class_embeddings(model, tokenizer, prompts: list[list[str]]) -> torch.Tensor
 def clip_zero_shot(model, tokenizer, n: int = 1000) -> dict[str, float]:
     """Zero-shot top-1 per head (person heads on person renders only)."""
     batch = heldout_batch(n)
-    image = torch.nn.functional.normalize(_projected(model.get_image_features(pixel_values=batch.images)), dim=-1)
+    image = torch.nn.functional.normalize(projected(model.get_image_features(pixel_values=batch.images)), dim=-1)
     predicted = {head: (image @ class_embeddings(model, tokenizer, prompts).T).argmax(-1)
                  for head, prompts in zero_shot_prompts().items()}
     return head_accuracy(predicted, batch.labels)
