@@ -6,6 +6,9 @@ features play the role Inception's pool features play for real images.
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
@@ -33,6 +36,11 @@ class ToyDetector(nn.Module, PyTorchModelHubMixin):
             nn.Flatten(), nn.Linear(4 * width * 16, feature_dim), nn.GELU(),
         )
         self.classifiers = nn.ModuleDict({k: nn.Linear(feature_dim, len(v)) for k, v in self.heads.items()})
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs) -> ToyDetector:
+        with contextlib.redirect_stdout(io.StringIO()):  # huggingface_hub prints "Loading weights from local directory"
+            return super().from_pretrained(*args, **kwargs)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, 32, 32) in [-1, 1] -> (N, feature_dim)."""

@@ -1,0 +1,49 @@
+"""`python -m erase.diffusion`: the whole flow on a tiny random pipeline (mechanics, not quality), and
+one-line errors with exit code 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from erase.diffusion.__main__ import main
+
+FAST = ["--set", "method.iterations=4", "--set", "method.ddim_steps=5", "--set", "eval.samples=4",
+        "--set", "eval.retain_samples=2", "--set", "eval.clip_samples=4", "--set", "eval.fid_samples=8",
+        "--set", "eval.attack_prompts=2", "--set", "eval.attack.timesteps=2", "--set", "eval.attack.iterations=2",
+        "--set", "eval.sampler.steps=3", "--set", "eval.attack.steps=3"]
+
+
+def test_a_run_writes_model_metrics_and_report(tiny_pipeline_dir, tmp_path, capsys):
+    from diffusers import StableDiffusionPipeline
+
+    assert main(["--method", "esd", "--model", str(tiny_pipeline_dir), "--out", str(tmp_path), *FAST]) == 0
+    out = capsys.readouterr().out
+    run_dir = next(tmp_path.iterdir())
+    assert f"report: {run_dir / 'report.html'}" in out and out.startswith("nudity: detected ")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["method"] == "esd" and metrics["concept"] == "nudity"
+    assert {"detection_rate", "attack_success_rate"} <= set(metrics["after"]["erased"])
+    assert {"clip_score", "fid", "kid"} <= set(metrics["after"]["retained"])
+    StableDiffusionPipeline.from_pretrained(run_dir / "model")
+    assert (run_dir / "config.yaml").is_file() and (run_dir / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--concept", "unicorns"], "unknown concept 'unicorns'"),
+    (["--method", "magic"], "unknown --method 'magic'"),
+    (["--set", "method.lr"], "bad --set 'method.lr'"),
+    (["--set", "method.no_such_key=1"], "unknown config key 'method.no_such_key'"),
+    (["--set", "method.iterations='many'"], "method.iterations"),
+    (["--model", "CompVis/stable-diffusion-v1-4"], "could not load 'CompVis/stable-diffusion-v1-4'"),
+    (["--model", "/nonexistent/model"], "/nonexistent/model"),
+    (["--resume", "/nonexistent/run"], "--resume: no run at /nonexistent/run"),
+])
+def test_bad_input_gets_one_line_and_exit_2(argv, message, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    proc = subprocess.run([sys.executable, "-m", "erase.diffusion", "--out", str(tmp_path), *argv],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 2
