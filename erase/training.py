@@ -2,9 +2,9 @@
 
 A caller supplies the modules whose weights are trained (and checkpointed), the optimisers, any extra
 tensors that carry state between steps (e.g. an adversarial embedding), and `step_fn(step) -> (loss,
-logs)`. The loop does backward, gradient clipping, an optional `before_step` hook (gradient surgery),
-the step of `optimizers["optimizer"]`, EMA, checkpoints every `checkpoint_every` steps, and writes
-`train_seconds.txt`, the run's total training time across resumes.
+logs)`. The loop does backward, gradient clipping, the step of `optimizers["optimizer"]` (other
+optimisers are stepped by `step_fn` itself and only checkpointed here), EMA, checkpoints every
+`checkpoint_every` steps, and writes `train_seconds.txt`, the run's total time across resumes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ class Loop:
     lr_at: Callable[[int], float] | None = None  # learning rate of the main optimiser per step; None: constant
     clip_grad_norm: float | None = None
     ema_decay: float = 0.0  # > 0: keep an exponential moving average of the modules and end on it
-    before_step: Callable[[int], None] | None = None  # after backward, before the optimiser step
     state: dict[str, torch.Tensor] = field(default_factory=dict)  # tensors saved and restored in place
 
 
@@ -55,8 +54,6 @@ def fit(modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimiz
         loss.backward()
         if loop.clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, loop.clip_grad_norm)
-        if loop.before_step is not None:
-            loop.before_step(step)
         optimizer.step()
         _update_ema(ema, modules, min(loop.ema_decay, (1 + step) / (10 + step)))
         bar.set_postfix(loss=f"{loss.item():.4f}", **{k: f"{v:.3f}" for k, v in logs.items()})

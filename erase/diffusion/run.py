@@ -19,6 +19,7 @@ import torch
 
 from erase.concepts import Concept
 from erase.config import load_config
+from erase.diffusion.methods import advunlearn, doco, esd
 from erase.errors import EraseError
 from erase.eval.evaluate import EvalConfig, EvalTools, evaluate
 from erase.runs import Run, atomic_save_dir, create_run, model_hash, open_run
@@ -27,18 +28,17 @@ logger = logging.getLogger(__name__)
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "diffusion"
 
 
-def _methods() -> dict[str, tuple[Callable, type]]:
-    from erase.diffusion.methods import advunlearn, esd
-
-    return {"advunlearn": (advunlearn.erase, advunlearn.AdvUnlearnConfig), "esd": (esd.erase, esd.ESDConfig)}
-
-
-METHOD_NAMES = ("advunlearn", "doco", "esd")
+# The registry: the key is the --method value, the file under methods/ and the preset folder under configs/.
+METHODS: dict[str, tuple[Callable, type]] = {
+    "advunlearn": (advunlearn.erase, advunlearn.AdvUnlearnConfig),
+    "doco": (doco.erase, doco.DoCoConfig),
+    "esd": (esd.erase, esd.ESDConfig),
+}
 
 
 def config_class(method: str) -> type:
     """The run's config: the method's hyperparameters and the evaluation's, layered as one."""
-    method_cls = _methods()[method][1]
+    method_cls = METHODS[method][1]
     return dataclasses.make_dataclass(f"{method_cls.__name__}Run", [
         ("method", method_cls, field(default_factory=method_cls)),
         ("eval", EvalConfig, field(default_factory=EvalConfig)),
@@ -65,10 +65,8 @@ class Job:
 
 
 def check(job: Job) -> None:
-    if job.method not in METHOD_NAMES:
-        raise EraseError(f"unknown --method {job.method!r}; choose one of {', '.join(METHOD_NAMES)}")
-    if job.method not in _methods():
-        raise EraseError(f"--method {job.method} is not available yet; use advunlearn or esd")
+    if job.method not in METHODS:
+        raise EraseError(f"unknown --method {job.method!r}; choose one of {', '.join(METHODS)}")
     if job.config_file is not None and not job.config_file.is_file():
         raise EraseError(f"--config: no file at {job.config_file}")
     load_config(config_class(job.method), config_file=job.config_file, overrides=job.overrides)  # keys and types
@@ -86,7 +84,7 @@ def run(job: Job) -> tuple[Run, dict[str, Any]]:
 
     # 1. Check inputs (before any weights load).
     check(job)
-    erase_fn, _ = _methods()[job.method]
+    erase_fn, _ = METHODS[job.method]
 
     # 2. Load the model and resolve the config for its family.
     pipe = load_pretrained(StableDiffusionPipeline, job.model)
