@@ -21,8 +21,8 @@ from erase.concepts import Concept
 from erase.config import load_config
 from erase.diffusion.methods import advunlearn, doco, esd
 from erase.errors import EraseError
-from erase.eval.evaluate import EvalConfig, EvalTools, evaluate
-from erase.runs import Run, atomic_save_dir, create_run, model_hash, open_run
+from erase.eval.evaluate import EvalConfig, EvalTools, evaluate, sample_cache_key
+from erase.runs import Run, atomic_save_dir, create_run, open_run
 
 logger = logging.getLogger(__name__)
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "diffusion"
@@ -104,7 +104,7 @@ def run(job: Job) -> tuple[Run, dict[str, Any]]:
         run_ = create_run(job.out, name, cfg, list(job.argv), job.seed, model_id=job.model,
                           model_path=source if isinstance(source, Path) else None, device=device)
     original = copy.deepcopy(pipe)
-    tools = EvalTools.for_pipeline(pipe, cache_key=_cache_key(job.model))
+    tools = EvalTools.for_pipeline(pipe, cache_key=sample_cache_key(job.model))
     started = time.time()
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -138,13 +138,6 @@ def run(job: Job) -> tuple[Run, dict[str, Any]]:
     before, after = results[job.concepts[-1].name]
     write_report(run_.dir, main, before.grids_against(after), after.attack)
     return run_, metrics
-
-
-def _cache_key(model: str) -> str:
-    from erase.hub import resolve_model
-
-    source = resolve_model(model)
-    return model_hash(source) if isinstance(source, Path) else model
 
 
 def _peak_memory_mb(device: str) -> float:

@@ -98,13 +98,14 @@ class _SampleOneHot(torch.autograd.Function):
     """Draw one token per row; the gradient passes straight through, clipped by hardtanh (the anchor's STE)."""
 
     @staticmethod
-    def forward(ctx, probs):
+    def forward(ctx, probs, generator):
         flat = probs.reshape(-1, probs.shape[-1])
-        return F.one_hot(torch.multinomial(flat, 1).squeeze(-1), probs.shape[-1]).to(probs.dtype).view_as(probs)
+        drawn = torch.multinomial(flat, 1, generator=generator).squeeze(-1)
+        return F.one_hot(drawn, probs.shape[-1]).to(probs.dtype).view_as(probs)
 
     @staticmethod
     def backward(ctx, grad):
-        return F.hardtanh(grad)
+        return F.hardtanh(grad), None
 
 
 def encode_prompts(pipe, prompts: list[str]) -> torch.Tensor:
@@ -115,7 +116,8 @@ def encode_prompts(pipe, prompts: list[str]) -> torch.Tensor:
 
 def unlearndiffatk(erased, original, prompts: list[str], seeds: list[int], detect, cfg: UnlearnDiffAtkConfig,
                    batch_size: int = 32) -> AttackOutcome:
-    """Attack `erased` on each prompt; `detect(images) -> bool array` judges success."""
+    """Attack `erased` on each prompt; `detect(images) -> bool array` judges success. The optimisation's
+    randomness is seeded by the first prompt seed of each batch, so a run repeats exactly."""
     outcomes = [_attack_batch(erased, original, prompts[i:i + batch_size], seeds[i:i + batch_size], detect, cfg)
                 for i in tqdm(range(0, len(prompts), batch_size), desc="UnlearnDiffAtk", leave=False)]
     return AttackOutcome(
@@ -147,14 +149,15 @@ def _attack_batch(erased, original, prompts, seeds, detect, cfg) -> AttackOutcom
     timesteps = _sampled_timesteps(cfg.timesteps, len(alphas))
     for module in (erased.text_encoder, erased.unet):
         module.requires_grad_(False)
+    generator = torch.Generator(erased.device).manual_seed(seeds[0])
 
     for t in tqdm(timesteps, desc="attack: timesteps", leave=False):
         active = torch.from_numpy(~success).to(erased.device)
         for _ in range(cfg.iterations):
-            one_hot = _SampleOneHot.apply(adv)
+            one_hot = _SampleOneHot.apply(adv, generator)
             with injected_token_embeddings(erased.text_encoder, slice(1, 1 + cfg.k), one_hot @ vocab):
                 cond = erased.text_encoder(ids)[0]
-            noise = torch.randn_like(x0)
+            noise = torch.randn(x0.shape, generator=generator, device=x0.device)
             a = alphas[t]
             noised = a.sqrt() * x0 + (1 - a).sqrt() * noise
             pred = erased.unet(noised, torch.full((n,), t, device=x0.device), encoder_hidden_states=cond).sample

@@ -85,6 +85,16 @@ class EvalTools:
         return detector_for(concept, toy_detector=self.toy_detector, clip=(self.clip, self.clip_tokenizer))
 
 
+def sample_cache_key(model: str) -> str | None:
+    """The key samples of `model` are cached under: the hash of a folder on disk; None (no cache) for a hub id,
+    whose files can change under the same name."""
+    from erase.hub import resolve_model
+    from erase.runs import model_hash
+
+    source = resolve_model(model)
+    return model_hash(source) if isinstance(source, Path) else None
+
+
 def _cycled(prompts: tuple[str, ...], n: int) -> list[str]:
     return [prompts[i % len(prompts)] for i in range(n)] if prompts else []
 
