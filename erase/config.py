@@ -31,12 +31,13 @@ def load_config(
     preset: str | Path | None = None,
     config_file: str | Path | None = None,
     overrides: Sequence[str] = (),
+    base: T | None = None,
 ) -> T:
-    """Build a `cls` from its defaults, then a YAML preset, a YAML config file and `--set` strings.
+    """Build a `cls` from its defaults (or `base`), then a YAML preset, a YAML config file and `--set` strings.
 
     Every field of `cls` (and of its nested dataclasses) needs a default.
     """
-    cfg = cls()
+    cfg = cls() if base is None else base
     for path in (preset, config_file):
         if path is not None:
             cfg = _apply(cfg, _read_yaml(Path(path)), source=str(path))

@@ -26,6 +26,7 @@ from erase.runs import Run, atomic_save_dir, create_run, open_run
 
 logger = logging.getLogger(__name__)
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "diffusion"
+EVAL_CONFIGS = CONFIGS.parent / "eval"
 
 
 # The registry: the key is the --method value, the file under methods/ and the preset folder under configs/.
@@ -43,6 +44,16 @@ def config_class(method: str) -> type:
         ("method", method_cls, field(default_factory=method_cls)),
         ("eval", EvalConfig, field(default_factory=EvalConfig)),
     ], frozen=True)
+
+
+def resolve_config(method: str, family: str, config_file: Path | None, overrides: tuple[str, ...]):
+    """Defaults <- the family's evaluation preset <- the method's preset <- --config <- --set."""
+    cls = config_class(method)
+    eval_preset = EVAL_CONFIGS / f"{family}.yaml"
+    base = cls(eval=load_config(EvalConfig, preset=eval_preset if eval_preset.is_file() else None))
+    preset = CONFIGS / method / f"{family}.yaml"
+    return load_config(cls, preset=preset if preset.is_file() else None, config_file=config_file,
+                       overrides=overrides, base=base)
 
 
 def model_family(pipe) -> str:
@@ -91,14 +102,11 @@ def run(job: Job) -> tuple[Run, dict[str, Any]]:
     pipe.set_progress_bar_config(disable=True)
     device = job.device or ("cuda" if torch.cuda.is_available() else "cpu")
     pipe.to(device)
-    family = model_family(pipe)
-    preset = CONFIGS / job.method / f"{family}.yaml"
     if job.resume is not None:
         run_ = open_run(job.resume)
         cfg = load_config(config_class(job.method), config_file=run_.dir / "config.yaml")
     else:
-        cfg = load_config(config_class(job.method), preset=preset if preset.is_file() else None,
-                          config_file=job.config_file, overrides=job.overrides)
+        cfg = resolve_config(job.method, model_family(pipe), job.config_file, job.overrides)
         name = f"{job.method}-{'+'.join(c.name.replace(':', '-') for c in job.concepts)}"
         source = resolve_model(job.model)
         run_ = create_run(job.out, name, cfg, list(job.argv), job.seed, model_id=job.model,

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from erase.errors import EraseError, cli_main
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "eval"
 COLUMNS = ("detection_rate", "paraphrase_detection_rate", "implicit_detection_rate", "neutral_detection_rate",
            "attack_success_rate", "pre_attack_success_rate")
 RETAINED = ("detection_rate", "clip_score", "fid", "kid")
@@ -76,7 +75,7 @@ def main(argv=None) -> int:
 
     from erase import concepts
     from erase.config import load_config
-    from erase.diffusion.run import model_family
+    from erase.diffusion.run import EVAL_CONFIGS, model_family
     from erase.eval.evaluate import EvalConfig, EvalTools, evaluate, sample_cache_key
     from erase.hub import load_pretrained
     from erase.runs import atomic_write_text, create_run
@@ -94,7 +93,7 @@ def main(argv=None) -> int:
         pipe = load_pretrained(StableDiffusionPipeline, target.model).to(device)
         pipe.set_progress_bar_config(disable=True)
         if cfg is None:
-            preset = CONFIGS / f"{model_family(pipe)}.yaml"
+            preset = EVAL_CONFIGS / f"{model_family(pipe)}.yaml"
             cfg = load_config(EvalConfig, preset=preset if preset.is_file() else None, config_file=args.config,
                               overrides=args.set)
             cfg = dataclasses.replace(cfg, seed=args.seed)
