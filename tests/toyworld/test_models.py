@@ -1,6 +1,7 @@
 """The shipped toy models meet their quality bars on held-out renders (issue: foundation)."""
 
 import pytest
+import torch
 
 from erase.hub import TOY_WEIGHTS_DIR
 from erase.toyworld import quality
@@ -47,3 +48,32 @@ def test_every_shipped_folder_loads_offline(monkeypatch):
     assert load_pretrained(CLIPModel, "toy-clip").config.projection_dim > 0
     pipe = load_pretrained(StableDiffusionPipeline, "toy-sd")
     assert pipe.tokenizer.model_max_length == 77 and pipe.scheduler.config.clip_sample is False
+
+
+@pytest.fixture(scope="module")
+def toy_sd():
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline.from_pretrained(_shipped("toy-sd"))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def test_toy_sd_draws_what_it_is_asked_for(toy_sd, detector):
+    """Every prompt set of `quality.sd_checks` over 200 samples at the default sampler settings."""
+    rates = quality.sd_quality(toy_sd, detector, n=200)
+    failed = {c.name: rates[c.name] for c in quality.sd_checks() if not c.passes(rates[c.name])}
+    assert not failed, failed
+
+
+def test_toy_sd_fid_is_far_below_a_broken_models(toy_sd):
+    """FID (toy-detector features) of samples vs renders, against the same UNet with shuffled weights."""
+    import copy
+
+    good = quality.sd_fid(toy_sd, n=500)["fid"]
+    broken = copy.deepcopy(toy_sd)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in broken.unet.parameters():
+            p.copy_(p.flatten()[torch.randperm(p.numel(), generator=generator)].view_as(p))
+    assert good * 5 < quality.sd_fid(broken, n=500)["fid"]
