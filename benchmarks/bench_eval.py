@@ -43,7 +43,8 @@ def main() -> None:
     n = 256
     prompts = [nudity.prompts[i % len(nudity.prompts)] for i in range(n)]
     images, seconds = timed(generate, pipe, prompts, list(range(n)), cfg.sampler)
-    print(f"generation ({cfg.sampler.steps} DDIM steps, guidance {cfg.sampler.guidance_scale}): {n / seconds:7.1f} images/s")
+    sampler = cfg.sampler
+    print(f"generation ({sampler.steps} DDIM steps, guidance {sampler.guidance_scale}): {n / seconds:7.1f} images/s")
     _, seconds = timed(tools.detector(nudity).detect, images)
     print(f"toy detector:  {n / seconds:9.1f} images/s")
     _, seconds = timed(clip_score, tools.clip, tools.clip_tokenizer, images, prompts)
