@@ -182,6 +182,35 @@ def _attack_batch(erased, original, prompts, seeds, detect, cfg) -> AttackOutcom
     return AttackOutcome(adv_prompts, images, success, pre_success)
 
 
+def soft_prompt_attack(text_encoder, unet, ids: torch.Tensor, init: torch.Tensor, draw, steps: int, lr: float,
+                       method: str = "pgd") -> torch.Tensor:
+    """AdvUnlearn's training attack (`soft_prompt_attack` of its attack_util.py): k continuous word embeddings
+    after the start token, optimised with Adam so the model's noise prediction matches a target.
+
+    `ids` (1, 77) has k placeholder slots after the start token (`prefix_ids`); `init` (1, k, D) starts the
+    search; `draw()` returns (x_t, t, target noise). `pgd` steps on the gradient, `fast_at` on its sign.
+    Returns the adversarial embeddings (1, k, D), detached; the models' parameters get no gradient.
+    """
+    k = init.shape[1]
+    variable = init.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([variable], lr=lr)
+    trainable = [p for p in text_encoder.parameters() if p.requires_grad]
+    text_encoder.requires_grad_(False)
+    for _ in range(steps):
+        x, t, target = draw()
+        with injected_token_embeddings(text_encoder, slice(1, 1 + k), variable):
+            cond = text_encoder(ids)[0]
+        loss = F.mse_loss(unet(x, t, encoder_hidden_states=cond).sample, target)
+        optimizer.zero_grad()
+        loss.backward()
+        if method == "fast_at":
+            variable.grad.sign_()
+        optimizer.step()
+    for p in trainable:
+        p.requires_grad_(True)
+    return variable.detach()
+
+
 def _sampled_timesteps(count: int, total: int) -> list[int]:
     """The anchor's `sampled_t`: `count` timesteps evenly spaced over [0, total), offset by half a stride."""
     stride = total // count

@@ -51,3 +51,24 @@ def test_injected_embeddings_change_the_output_and_carry_gradients():
 def test_sampled_timesteps_match_the_anchor():
     assert _sampled_timesteps(50, 1000) == list(range(10, 1000, 20))
     assert _sampled_timesteps(10, 1000)[:3] == [50, 150, 250]
+
+
+def test_soft_prompt_attack_lowers_its_loss_and_leaves_the_model_alone(tiny_pipeline):
+    from erase.eval.attacks import soft_prompt_attack
+
+    pipe = tiny_pipeline
+    ids = prefix_ids(pipe.tokenizer, ["a photo of a person"], k=1)
+    generator = torch.Generator().manual_seed(0)
+    x, t = torch.randn(1, 4, 8, 8, generator=generator), torch.tensor(500)
+    target = torch.randn(1, 4, 8, 8, generator=generator)
+
+    def loss(embedding):
+        with torch.no_grad(), injected_token_embeddings(pipe.text_encoder, slice(1, 2), embedding):
+            cond = pipe.text_encoder(ids)[0]
+            return torch.nn.functional.mse_loss(pipe.unet(x, t, encoder_hidden_states=cond).sample, target)
+
+    init = pipe.text_encoder.get_input_embeddings().weight[[5]][None].detach()
+    weights = [p.clone() for p in pipe.text_encoder.parameters()]
+    adv = soft_prompt_attack(pipe.text_encoder, pipe.unet, ids, init, lambda: (x, t, target), steps=30, lr=0.05)
+    assert loss(adv) < loss(init)
+    assert all(torch.equal(a, b) for a, b in zip(weights, pipe.text_encoder.parameters(), strict=True))

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from erase.concepts import Concept
 from erase.diffusion.methods.esd import PartialSampler, esd_target, frozen_copy, latent_shape, step_rng
 from erase.diffusion.sampling import denoise_until, encode_prompts, trajectory
-from erase.eval.attacks import injected_token_embeddings, prefix_ids
+from erase.eval.attacks import injected_token_embeddings, prefix_ids, soft_prompt_attack
 from erase.runs import Run, atomic_save_dir
 from erase.training import Loop, fit
 
@@ -159,24 +159,15 @@ def erase(pipe, concept: Concept, cfg: AdvUnlearnConfig, run: Run):
     # 2. The attack: k word embeddings that make the erased model predict the concept again.
     def attack(rng: random.Random, first: bool) -> None:
         if first or cfg.attack_init == "random":
-            adv.copy_(vocab.detach()[torch.randint(len(vocab), (cfg.adv_prompt_num,),
-                                                   generator=torch.Generator().manual_seed(rng.randrange(2**31)))][None])
-        variable = adv.clone().requires_grad_(True)
-        optimizer = torch.optim.Adam([variable], lr=cfg.attack_lr)
-        encoder.requires_grad_(False)
-        for _ in range(cfg.attack_steps):
+            gen = torch.Generator().manual_seed(rng.randrange(2**31))
+            adv.copy_(vocab.detach()[torch.randint(len(vocab), (cfg.adv_prompt_num,), generator=gen)][None])
+
+        def draw():
             x, t, _, e_p, _ = concept_source.draw([int(word)], rng)
-            with injected_token_embeddings(encoder, slice(1, 1 + cfg.adv_prompt_num), variable):
-                cond = encoder(adv_ids[int(word)][None])[0]
-            loss = F.mse_loss(unet(x, t, encoder_hidden_states=cond).sample, e_p)
-            optimizer.zero_grad()
-            loss.backward()
-            if cfg.attack_method == "fast_at":
-                variable.grad.sign_()
-            optimizer.step()
-        for p in params:
-            p.requires_grad_(True)
-        adv.copy_(variable.detach())
+            return x, t, e_p
+
+        adv.copy_(soft_prompt_attack(encoder, unet, adv_ids[int(word)][None], adv, draw, cfg.attack_steps,
+                                     cfg.attack_lr, cfg.attack_method))
 
     # 3. The unlearning step: ESD on the (adversarial) prompt, plus the retain regulariser.
     def step_fn(step: int):
