@@ -28,7 +28,7 @@ from erase.toyworld.detector import ToyDetector
 from erase.toyworld.training import Schedule, batch_at, train
 
 VAE_SCHEDULE = Schedule(steps=2500, batch_size=64, lr=1e-3, seed=1)
-UNET_SCHEDULE = Schedule(steps=10000, batch_size=64, lr=3e-4, warmup=500, checkpoint_every=500, seed=2,
+UNET_SCHEDULE = Schedule(steps=6000, batch_size=64, lr=3e-4, warmup=500, checkpoint_every=500, seed=2,
                          ema_decay=0.999)
 P_UNCONDITIONAL = 0.1  # caption dropout for classifier-free guidance
 KL_WEIGHT = 1e-6  # SD's autoencoder keeps the KL term tiny
