@@ -2,9 +2,22 @@
 the shipped toy weights instead)."""
 
 import functools
+import os
 
 import pytest
 import torch
+
+SLOW = os.environ.get("ERASE_SLOW") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `slow` (minutes of sampling or a full erasure run each) run only with ERASE_SLOW=1."""
+    if SLOW:
+        return
+    skip = pytest.mark.skip(reason="slow outcome test: set ERASE_SLOW=1 to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @functools.cache

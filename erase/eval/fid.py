@@ -74,7 +74,7 @@ def fid_kid(generated: np.ndarray, reference: np.ndarray, extractor: str = TOY_E
             input1=_Images(generated), input2=_Images(reference), feature_extractor=extractor,
             feature_extractor_weights_path=None if weights is None else str(weights), cuda=torch.cuda.is_available(),
             fid=True, kid=True, kid_subset_size=min(1000, n), verbose=False, batch_size=256,
-            num_workers=0)
+            save_cpu_ram=True)  # in-process data loading: worker processes only cost on small sets
     except OSError as exc:  # URLError is an OSError: Inception's weights come from the internet
         raise EraseError(f"FID feature extractor {extractor!r} could not load its weights offline ({exc}); "
                          f"use the toy world or pre-download torch-fidelity's weights") from None

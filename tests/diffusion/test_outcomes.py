@@ -3,6 +3,8 @@ everything else kept, AdvUnlearn robust where ESD is not, DoCo retaining at leas
 
 import pytest
 
+pytestmark = pytest.mark.slow  # three full erasure runs: ERASE_SLOW=1
+
 
 def _erased(m, key, when="after"):
     return m[when]["erased"][key]
