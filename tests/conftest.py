@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny random Stable Diffusion pipeline for fast mechanics tests (outcome tests use
 the shipped toy weights instead)."""
 
+import contextlib
 import functools
 import os
 
@@ -18,6 +19,27 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+class Killed(Exception):
+    """Stands in for a process killed mid-run."""
+
+
+@contextlib.contextmanager
+def killed_on_call(monkeypatch, module, name: str, call: int):
+    """Within the block, the `call`-th call of `module.name` raises Killed (the block must end with it)."""
+    original, calls = getattr(module, name), [0]
+
+    def wrapper(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == call:
+            raise Killed
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    with pytest.raises(Killed):
+        yield
+    monkeypatch.setattr(module, name, original)
 
 
 @functools.cache

@@ -20,11 +20,15 @@ def ddim_scheduler(scheduler_config, steps: int) -> DDIMScheduler:
     return scheduler
 
 
+def uncond_cond_eps(unet, latents: torch.Tensor, t, cond: torch.Tensor, uncond: torch.Tensor):
+    """(e_0, e_c): the UNet's noise predictions without and with the condition, in one batched call."""
+    return unet(torch.cat([latents, latents]), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
+
+
 def guided_step(unet, scheduler: DDIMScheduler, t, latents: torch.Tensor, cond: torch.Tensor, uncond: torch.Tensor,
                 guidance: float) -> torch.Tensor:
     """One DDIM step with classifier-free guidance."""
-    eps_uncond, eps_cond = unet(torch.cat([latents, latents]), t, encoder_hidden_states=torch.cat([uncond, cond])
-                                ).sample.chunk(2)
+    eps_uncond, eps_cond = uncond_cond_eps(unet, latents, t, cond, uncond)
     return scheduler.step(eps_uncond + guidance * (eps_cond - eps_uncond), t, latents).prev_sample
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from erase.eval.metrics import projected
+from erase.eval.metrics import clip_image_embeddings, clip_text_embeddings
 from erase.toyworld.data import make_batch
 from erase.toyworld.world import (
     ATTRIBUTE_PHRASES,
@@ -73,24 +73,20 @@ def zero_shot_prompts() -> dict[str, list[list[str]]]:
 @torch.no_grad()
 def class_embeddings(model, tokenizer, prompts: list[list[str]]) -> torch.Tensor:
     """(classes, D) unit text embeddings, each the normalised mean over its prompts."""
-    rows = []
-    for group in prompts:
-        tokens = tokenizer(group, padding=True, return_tensors="pt")
-        emb = torch.nn.functional.normalize(projected(model.get_text_features(**tokens)), dim=-1).mean(0)
-        rows.append(torch.nn.functional.normalize(emb, dim=-1))
-    return torch.stack(rows)
+    rows = [clip_text_embeddings(model, tokenizer, group).mean(0) for group in prompts]
+    return torch.nn.functional.normalize(torch.stack(rows), dim=-1)
 
 
 @torch.no_grad()
 def clip_zero_shot(model, tokenizer, n: int = 1000) -> dict[str, float]:
     """Zero-shot top-1 per head (person heads on person renders only)."""
+    from erase.toyworld.data import to_uint8
+
     batch = heldout_batch(n)
-    image = torch.nn.functional.normalize(projected(model.get_image_features(pixel_values=batch.images)), dim=-1)
+    image = clip_image_embeddings(model, tokenizer, to_uint8(batch.images))
     predicted = {head: (image @ class_embeddings(model, tokenizer, prompts).T).argmax(-1)
                  for head, prompts in zero_shot_prompts().items()}
     return head_accuracy(predicted, batch.labels)
-
-
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from erase.concepts import Concept
 from erase.diffusion.methods.esd import PartialSampler, esd_target, frozen_copy, latent_shape, step_rng
-from erase.diffusion.sampling import denoise_until, encode_prompts, trajectory
+from erase.diffusion.sampling import encode_prompts, trajectory, uncond_cond_eps
 from erase.eval.attacks import injected_token_embeddings, prefix_ids, soft_prompt_attack
 from erase.runs import Run, atomic_save_dir
 from erase.training import Loop, fit
@@ -90,7 +90,7 @@ class NoisySource:
 
     def __init__(self, unet, scheduler_config, conds: torch.Tensor, uncond: torch.Tensor, cfg: AdvUnlearnConfig,
                  shape: tuple[int, ...]):
-        self.unet, self.conds, self.uncond, self.cfg, self.shape = unet, conds, uncond, cfg, shape
+        self.unet, self.conds, self.uncond, self.cfg = unet, conds, uncond, cfg
         self.sampler = PartialSampler(unet, scheduler_config, cfg.ddim_steps, cfg.start_guidance, shape)
         self.pool = None if cfg.faithful else [self._trajectories(i, shape) for i in range(len(conds))]
 
@@ -102,11 +102,8 @@ class NoisySource:
             self.cfg.seed * 7919 + index)).to(cond.device)
         scheduler = self.sampler.scheduler
         states = trajectory(self.unet, scheduler, cond, uncond, noise, self.cfg.start_guidance)  # (S, P, C, H, W)
-        e_0, e_p = [], []
-        for t, x in zip(scheduler.timesteps, states, strict=True):
-            eps = self.unet(torch.cat([x, x]), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
-            e_0.append(eps[0])
-            e_p.append(eps[1])
+        e_0, e_p = zip(*(uncond_cond_eps(self.unet, x, t, cond, uncond)
+                         for t, x in zip(scheduler.timesteps, states, strict=True)), strict=True)
         return states, torch.stack(e_0), torch.stack(e_p)
 
     @torch.no_grad()
@@ -116,12 +113,9 @@ class NoisySource:
         stop = rng.randrange(len(timesteps)) if stop is None else stop
         t = timesteps[stop].to(self.uncond.device)
         if self.pool is None:
-            cond = self.conds[indices]
-            uncond = self.uncond.expand(len(indices), -1, -1)
-            generator = torch.Generator().manual_seed(rng.randrange(2**31))
-            noise = torch.randn((len(indices), *self.shape), generator=generator).to(cond.device)
-            x = denoise_until(self.unet, self.sampler.scheduler, cond, uncond, noise, self.cfg.start_guidance, stop)
-            e_0, e_p = self.unet(torch.cat([x, x]), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
+            cond, uncond = self.conds[indices], self.uncond.expand(len(indices), -1, -1)
+            x, t = self.sampler.draw(cond, uncond, rng, stop)
+            e_0, e_p = uncond_cond_eps(self.unet, x, t, cond, uncond)
             return x, t, e_0, e_p, stop
         picks = [rng.randrange(self.cfg.pool_size) for _ in indices]
         states, e_0, e_p = zip(*(tuple(a[stop, j] for a in self.pool[i]) for i, j in zip(indices, picks, strict=True)),

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from erase.concepts import Concept
-from erase.diffusion.sampling import ddim_scheduler, denoise_until, encode_prompts
+from erase.diffusion.sampling import ddim_scheduler, denoise_until, encode_prompts, uncond_cond_eps
 from erase.runs import Run
 from erase.training import Loop, fit
 
@@ -73,8 +73,10 @@ class PartialSampler:
         self.unet, self.guidance, self.latent_shape = frozen_unet, guidance, latent_shape
         self.scheduler = ddim_scheduler(scheduler_config, steps)
 
-    def draw(self, cond: torch.Tensor, uncond: torch.Tensor, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
-        stop = rng.randrange(len(self.scheduler.timesteps))
+    def draw(self, cond: torch.Tensor, uncond: torch.Tensor, rng: random.Random,
+             stop: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """x_t after `stop` guided steps (random unless given) and t."""
+        stop = rng.randrange(len(self.scheduler.timesteps)) if stop is None else stop
         generator = torch.Generator().manual_seed(rng.randrange(2**31))
         noise = torch.randn((cond.shape[0], *self.latent_shape), generator=generator).to(cond.device)
         x_t = denoise_until(self.unet, self.scheduler, cond, uncond, noise, self.guidance, stop)
@@ -110,7 +112,7 @@ def erase(pipe, concept: Concept, cfg: ESDConfig, run: Run):
         cond = conds[rng.randrange(len(conds))][None]
         x_t, t = sampler.draw(cond, uncond, rng)
         with torch.no_grad():
-            e_0, e_p = frozen(torch.cat([x_t, x_t]), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
+            e_0, e_p = uncond_cond_eps(frozen, x_t, t, cond, uncond)
         e_n = pipe.unet(x_t, t, encoder_hidden_states=cond).sample
         return F.mse_loss(e_n, esd_target(e_0, e_p, cfg.negative_guidance)), {}
 

@@ -6,7 +6,7 @@ import torch
 from erase.concepts import get
 from erase.diffusion.methods import advunlearn
 from erase.runs import create_run, open_run
-from tests.conftest import build_tiny_pipeline
+from tests.conftest import build_tiny_pipeline, killed_on_call
 
 TINY = advunlearn.AdvUnlearnConfig(iterations=6, warmup_iter=2, attack_steps=3, lr=1e-3, attack_lr=1e-2,
                                    ddim_steps=5, pool_size=2, retain_batch=2, checkpoint_every=3)
@@ -41,28 +41,13 @@ def test_only_the_text_encoder_layers_train(faithful, tmp_path):
     assert (run.dir / "text_encoder" / "config.json").is_file()
 
 
-class Killed(Exception):
-    pass
-
-
 def test_a_killed_run_resumes_exactly_including_the_adversary(tmp_path, monkeypatch):
     full = build_tiny_pipeline()
     advunlearn.erase(full, get("nudity"), TINY, create_run(tmp_path, "full", TINY, [], 0))
 
     run = create_run(tmp_path, "killed", TINY, [], 0)
-    original = advunlearn.esd_target
-    calls = {"n": 0}
-
-    def die_at_step_4(*args):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise Killed
-        return original(*args)
-
-    monkeypatch.setattr(advunlearn, "esd_target", die_at_step_4)
-    with pytest.raises(Killed):
+    with killed_on_call(monkeypatch, advunlearn, "esd_target", call=5):  # step 4, after the step-3 checkpoint
         advunlearn.erase(build_tiny_pipeline(), get("nudity"), TINY, run)
-    monkeypatch.setattr(advunlearn, "esd_target", original)
     assert run.latest_checkpoint().name == "step-3"  # after warm-up: the adversary is in the checkpoint
     resumed = build_tiny_pipeline()
     advunlearn.erase(resumed, get("nudity"), TINY, open_run(run.dir))

@@ -8,7 +8,7 @@ import torch
 from erase.concepts import get
 from erase.diffusion.methods import doco
 from erase.runs import create_run, open_run
-from tests.conftest import build_tiny_pipeline
+from tests.conftest import build_tiny_pipeline, killed_on_call
 
 TINY = doco.DoCoConfig(max_train_steps=5, warm_up=2, train_batch_size=2, num_class_images=4, sample_steps=3,
                        learning_rate=1e-3, checkpoint_every=2)
@@ -37,10 +37,6 @@ def test_patchgan_sees_patches_at_sd_and_toy_sizes(size, patches):
     assert out.shape == (2, 1, patches, patches)
 
 
-class Killed(Exception):
-    pass
-
-
 def test_only_cross_attention_kv_trains_and_a_killed_run_resumes_exactly(tmp_path, monkeypatch):
     full = build_tiny_pipeline()
     before = {n: p.clone() for n, p in full.unet.named_parameters()}
@@ -49,18 +45,9 @@ def test_only_cross_attention_kv_trains_and_a_killed_run_resumes_exactly(tmp_pat
     assert moved and all("attn2.to_k" in n or "attn2.to_v" in n for n in moved)
 
     run = create_run(tmp_path, "killed", TINY, [], 0)
-    original, calls = doco.surgery, {"n": 0}
-
-    def die_on_step_3(*args):
-        calls["n"] += 1
-        if calls["n"] > len(doco.trainable_parameters(full.unet)):  # the second surgery = step 3
-            raise Killed
-        return original(*args)
-
-    monkeypatch.setattr(doco, "surgery", die_on_step_3)
-    with pytest.raises(Killed):
+    second_surgery = len(doco.trainable_parameters(full.unet)) + 1  # one call per parameter: step 3
+    with killed_on_call(monkeypatch, doco, "surgery", call=second_surgery):
         doco.erase(build_tiny_pipeline(), get("nudity"), TINY, run)
-    monkeypatch.setattr(doco, "surgery", original)
     resumed = build_tiny_pipeline()
     doco.erase(resumed, get("nudity"), TINY, open_run(run.dir))
     for a, b in zip(full.unet.parameters(), resumed.unet.parameters(), strict=True):

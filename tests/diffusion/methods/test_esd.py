@@ -1,6 +1,5 @@
 """ESD: the loss target, the parameters each variant trains, and resume after a kill."""
 
-import pytest
 import torch
 
 from erase.concepts import get
@@ -26,12 +25,8 @@ def test_variants_train_the_papers_parameter_sets(tiny_pipeline):
                                                              for n in picked["esd-x-strict"])
 
 
-class Killed(Exception):
-    pass
-
-
 def test_only_chosen_parameters_move_and_a_killed_run_resumes_exactly(tiny_pipeline, tmp_path, monkeypatch):
-    from tests.conftest import build_tiny_pipeline
+    from tests.conftest import build_tiny_pipeline, killed_on_call
 
     cfg = esd.ESDConfig(train_method="esd-x", iterations=4, lr=1e-3, ddim_steps=5, checkpoint_every=2)
     before = {n: p.clone() for n, p in tiny_pipeline.unet.named_parameters()}
@@ -41,19 +36,8 @@ def test_only_chosen_parameters_move_and_a_killed_run_resumes_exactly(tiny_pipel
 
     killed = build_tiny_pipeline()
     run = create_run(tmp_path, "killed", cfg, [], 0)
-    original = esd.esd_target
-
-    def die_on_third(*args, **kwargs):
-        die_on_third.calls += 1
-        if die_on_third.calls == 3:
-            raise Killed
-        return original(*args, **kwargs)
-
-    die_on_third.calls = 0
-    monkeypatch.setattr(esd, "esd_target", die_on_third)
-    with pytest.raises(Killed):
+    with killed_on_call(monkeypatch, esd, "esd_target", call=3):
         esd.erase(killed, get("nudity"), cfg, run)
-    monkeypatch.setattr(esd, "esd_target", original)
     resumed = build_tiny_pipeline()
     esd.erase(resumed, get("nudity"), cfg, open_run(run.dir))
     for (name, a), b in zip(tiny_pipeline.unet.named_parameters(), resumed.unet.parameters(), strict=True):
