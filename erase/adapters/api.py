@@ -179,7 +179,7 @@ def parse_forget(text: str, kinds: tuple[str, ...] = ("class", "random", "indice
     return ForgetSpec(kind, arg.strip())
 
 
-# Helpers every family may use ---------------------------------------------------------------------------
+# Helpers every family may use ------------------------------------------------------------------------
 
 
 def fresh_copy(model: nn.Module, seed: int) -> nn.Module:

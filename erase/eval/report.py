@@ -169,10 +169,18 @@ figure{display:inline-block;margin:2px;text-align:center}figcaption{font-size:11
 img{image-rendering:pixelated}td.prompt{max-width:18em}"""
 
 
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def write_report(run_dir: Path, metrics: Mapping[str, Any], grids: Sequence[Grid],
-                 attack: AttackOutcome | None = None) -> Path:
+                 attack: AttackOutcome | None = None,
+                 tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]] | None = None) -> Path:
     """Write `run_dir/report.html`: the run's title line, every metric before/after with its change,
-    a chart of detection rates, before/after grids per prompt set, and the attack's prompts and images."""
+    a chart of detection rates, extra `tables` (title -> (header, rows)), before/after grids per prompt set,
+    and the attack's prompts and images."""
     _check_schema(metrics)
     title = f"erase: {metrics['concept']} by {metrics['method']} from {metrics['model']}"
     summary = (f"runtime {_fmt(metrics['runtime_s'])} s &middot; peak memory {_fmt(metrics['peak_memory_mb'])} MB "
@@ -182,6 +190,8 @@ def write_report(run_dir: Path, metrics: Mapping[str, Any], grids: Sequence[Grid
              f"<style>{STYLE}</style></head><body>",
              f"<h1>{_e(title)}</h1><p>{summary}</p>",
              "<h2>Metrics</h2>", _metric_table(metrics), _rate_chart(metrics)]
+    for title, (header, rows) in (tables or {}).items():
+        parts += [f"<h2>{_e(title)}</h2>", _table(header, rows)]
     if grids:
         parts += ["<h2>Before and after, same seeds</h2>", *(_grid(g) for g in grids)]
     if attack is not None:

@@ -1,0 +1,125 @@
+"""The classifier task family: forget classes or samples from an image classifier, measured against retraining.
+
+Dataset `digits`: scikit-learn's bundled 8x8 handwritten digits (1,797 images, no download), a fixed
+stratified 75/25 train/test split (`random_state=0`, independent of `--seed`, so `indices:FILE` names stable
+samples: indices of `sklearn.datasets.load_digits()` that fall in the training split), pixels scaled to
+[0, 1], an MLP 64-128-128-10. Class forgetting (`class:3`) moves the forgotten class's test samples out of
+`test` into `test_forget`, so TA is measured on the retained classes as Unlearn-Sparse does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from erase.adapters import metrics as M
+from erase.adapters.api import Context, ForgetSpec, Metrics, Prepared, Task, UnlearnData
+from erase.adapters.loops import TrainConfig, predict, representations, train_loader, train_model
+from erase.adapters.methods import CLASSIFIER_METHODS
+from erase.errors import EraseError
+
+BATCH_SIZE = 64  # official 256 for 45,000 CIFAR images; 64 keeps ~20 steps per epoch on 1,347 digits
+
+
+def digits_mlp(hidden: int = 128, num_classes: int = 10) -> nn.Sequential:
+    """The digits model: an nn.Sequential ending in its last Linear (methods find the head there)."""
+    return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, num_classes))
+
+
+def split_by_forget(x: torch.Tensor, y: torch.Tensor, forget: ForgetSpec, seed: int) -> np.ndarray:
+    """A boolean mask over the training samples: which ones to forget."""
+    n = len(y)
+    if forget.kind == "class":
+        classes = forget.classes()
+        known = sorted(set(y.tolist()))
+        if not set(classes) <= set(known) or len(classes) >= len(known):
+            raise EraseError(f"--forget {forget}: classes must be some (not all) of {known}")
+        return np.isin(y.numpy(), classes)
+    if forget.kind == "random":
+        k = max(1, round(forget.fraction() * n))
+        mask = np.zeros(n, dtype=bool)
+        mask[np.random.default_rng(seed).choice(n, size=k, replace=False)] = True
+        return mask
+    raise AssertionError(forget.kind)
+
+
+def digits(forget: ForgetSpec, seed: int) -> Prepared:
+    """Build the digits data split by `forget` (see the module docstring) and the MLP factory."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    index = np.arange(len(bunch.target))
+    train_idx, test_idx = train_test_split(index, test_size=0.25, stratify=bunch.target, random_state=0)
+    x_all = torch.tensor(bunch.data / 16.0, dtype=torch.float32)
+    y_all = torch.tensor(bunch.target, dtype=torch.long)
+    x, y = x_all[train_idx], y_all[train_idx]
+    if forget.kind == "indices":
+        wanted = np.array(forget.indices())
+        outside = np.setdiff1d(wanted, train_idx)
+        if len(outside):
+            raise EraseError(f"--forget {forget}: indices {outside[:5].tolist()} are not in the training split "
+                             f"(load_digits() order, test split fixed by random_state=0); drop them")
+        is_forget = np.isin(train_idx, wanted)
+    else:
+        is_forget = split_by_forget(x, y, forget, seed)
+    forget_classes = forget.classes() if forget.kind == "class" else ()
+    test_keep = ~np.isin(y_all[test_idx].numpy(), forget_classes)
+    g = torch.Generator().manual_seed(seed)
+
+    def loader(xs: torch.Tensor, ys: torch.Tensor, shuffle: bool) -> DataLoader:
+        return DataLoader(TensorDataset(xs, ys), batch_size=BATCH_SIZE, shuffle=shuffle, generator=g)
+
+    keep = torch.from_numpy(~is_forget)
+    xt, yt = x_all[test_idx], y_all[test_idx]
+    data = UnlearnData(
+        retain=loader(x[keep], y[keep], True), forget=loader(x[~keep], y[~keep], True),
+        test=loader(xt[test_keep], yt[test_keep], False), num_classes=10,
+        test_forget=loader(xt[~test_keep], yt[~test_keep], False) if forget_classes else None,
+        forget_classes=forget_classes)
+    description = (f"digits: {int(keep.sum())} retain / {int((~keep).sum())} forget / {int(test_keep.sum())} test"
+                   + (f" / {int((~test_keep).sum())} test of the forgotten classes" if forget_classes else ""))
+    return Prepared(make_model=digits_mlp, data=data, description=description)
+
+
+def train(model: nn.Module, data: UnlearnData, ctx: Context) -> nn.Module:
+    """The original model: trained on retain ∪ forget with `ctx.train`."""
+    return train_model(model, train_loader(data, ctx.seed), data.num_classes, ctx, desc="train original")
+
+
+def evaluate(model: nn.Module, data: UnlearnData, ctx: Context, reference: nn.Module | None = None) -> Metrics:
+    """UA, the two MIAs and (class forgetting) the forgotten classes' test accuracy; RA, TA; CKA to `reference`."""
+    outputs = {name: predict(model, loader, ctx.device) for name, loader in
+               (("retain", data.retain), ("forget", data.forget), ("test", data.test))}
+    (lr, yr), (lf, yf), (lt, yt) = outputs["retain"], outputs["forget"], outputs["test"]
+    shadow = M.confidence(lr, yr)[: len(yt)]  # official: the first |D_test| samples of D_r
+    erased = {
+        "ua": 100.0 - M.accuracy(lf, yf),
+        "mia_efficacy": M.svc_mia_efficacy(shadow.numpy(), M.confidence(lt, yt).numpy(), M.confidence(lf, yf).numpy()),
+        "entropy_mia": M.entropy_mia(M.entropy(lr).numpy(), M.entropy(lt).numpy(), M.entropy(lf).numpy()),
+    }
+    if data.test_forget is not None:
+        erased["forget_test_acc"] = M.accuracy(*predict(model, data.test_forget, ctx.device))
+    retained = {"ra": M.accuracy(lr, yr), "ta": M.accuracy(lt, yt)}
+    if reference is not None:
+        erased["cka_forget"] = M.linear_cka(representations(model, data.forget, ctx.device),
+                                            representations(reference, data.forget, ctx.device))
+        retained["cka_test"] = M.linear_cka(representations(model, data.test, ctx.device),
+                                            representations(reference, data.test, ctx.device))
+    return {"erased": erased, "retained": retained}
+
+
+TASK = Task(
+    name="classifier",
+    datasets={"digits": digits},
+    methods=CLASSIFIER_METHODS,
+    train_config=TrainConfig,
+    train=train,
+    evaluate=evaluate,
+    forget_kinds=("class", "random", "indices"),
+    headline=("erased/ua", "erased/mia_efficacy", "erased/entropy_mia", "erased/forget_test_acc", "retained/ra",
+              "retained/ta", "erased/cka_forget", "retained/cka_test"),
+)

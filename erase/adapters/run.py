@@ -1,0 +1,204 @@
+"""One adapter run: forget a set from a trained model with one method or several, measured against retraining.
+
+`run()` reads as the steps a user expects: check inputs, build the data, train the original, retrain (the
+reference), unlearn with each method (timed), evaluate everything, save the models, write the report.
+
+metrics.json follows DESIGN.md's schema with `backend: "adapters"`, `concept`: the forget spec, `model`:
+`task/dataset`, `before`: the original, `after`: the (last) method's result -- for `--compare`, the reference,
+retrain -- and these additions: `task`, `dataset`, `forget`, `reference`, and `methods`: name -> {erased,
+retained, runtime_s, gap} where `gap` is every metric minus retrain's.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import math
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
+
+from erase.adapters.api import Context, ForgetSpec, Metrics, Task, parse_forget
+from erase.adapters.tasks import get_task
+from erase.config import load_config
+from erase.errors import EraseError
+from erase.runs import Run, create_run
+
+logger = logging.getLogger(__name__)
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "adapters"
+
+
+@dataclass(frozen=True)
+class Job:
+    task: str = "classifier"
+    dataset: str | None = None  # None: the task's first dataset
+    forget: str = "class:3"
+    methods: tuple[str, ...] = ("ssd",)  # ("all",) for every method of the task
+    out: Path = Path("runs")
+    config_file: Path | None = None
+    overrides: tuple[str, ...] = ()
+    seed: int = 0
+    device: str | None = None
+    argv: tuple[str, ...] = ()
+    progress: bool = True  # a bar over the methods
+    verbose: bool = False  # also each method's own bars
+
+
+def config_class(task: Task) -> type:
+    """The run's config: the task's `train` schedule and one section per method, keyed by the method's name."""
+    return dataclasses.make_dataclass(f"{task.name.title()}RunConfig", [
+        ("train", task.train_config, field(default_factory=task.train_config)),
+        *((name, m.config, field(default_factory=m.config)) for name, m in task.methods.items()),
+    ], frozen=True)
+
+
+def resolve_config(task: Task, dataset: str, config_file: Path | None, overrides: tuple[str, ...]) -> Any:
+    """Defaults (papers' values) <- configs/adapters/<task>/<dataset>.yaml (toy scaling) <- --config <- --set."""
+    preset = CONFIGS / task.name / f"{dataset}.yaml"
+    return load_config(config_class(task), preset=preset if preset.is_file() else None, config_file=config_file,
+                       overrides=overrides)
+
+
+@dataclass(frozen=True)
+class Checked:
+    task: Task
+    dataset: str
+    forget: ForgetSpec
+    methods: tuple[str, ...]
+    cfg: Any
+    device: str
+
+
+def check(job: Job) -> Checked:
+    """Every user input, before any data is built or model trained."""
+    task = get_task(job.task)
+    dataset = job.dataset or next(iter(task.datasets))
+    if dataset not in task.datasets:
+        raise EraseError(f"unknown --dataset {dataset!r} for --task {task.name}; "
+                         f"choose one of {', '.join(task.datasets)}")
+    methods = tuple(task.methods) if job.methods == ("all",) else job.methods
+    unknown = [m for m in methods if m not in task.methods]
+    if unknown or not methods:
+        raise EraseError(f"unknown --method {', '.join(unknown) or '(none)'} for --task {task.name}; choose from "
+                         f"{', '.join(task.methods)} (or --compare all)")
+    methods = (task.reference, *(m for m in methods if m != task.reference))
+    if job.config_file is not None and not job.config_file.is_file():
+        raise EraseError(f"--config: no file at {job.config_file}")
+    cfg = resolve_config(task, dataset, job.config_file, job.overrides)
+    device = job.device or "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EraseError(f"--device {device}: no CUDA device here; use --device cpu")
+    return Checked(task, dataset, parse_forget(job.forget, task.forget_kinds), methods, cfg, device)
+
+
+@dataclass
+class Outcome:
+    """What a run produced: the run directory, metrics.json's content and the markdown table."""
+
+    run: Run
+    metrics: dict[str, Any]
+    table: str
+
+
+def run(job: Job) -> Outcome:
+    # 1. Check inputs.
+    c = check(job)
+    task = c.task
+
+    # 2. Build the data (offline) and the original's architecture, seeded.
+    prepared = task.datasets[c.dataset](c.forget, job.seed)
+    logger.info("%s", prepared.description)
+    torch.manual_seed(job.seed)
+    original = prepared.make_model().to(c.device)
+    label = "all" if job.methods == ("all",) else "+".join(m for m in c.methods if m != task.reference) or "retrain"
+    run_ = create_run(job.out, f"{task.name}-{c.dataset}-{c.forget.kind}-{label}", c.cfg, list(job.argv), job.seed,
+                      model_id=f"{task.name}/{c.dataset}", device=c.device)
+    ctx = Context(seed=job.seed, device=c.device, dir=run_.dir, train=c.cfg.train, progress=job.verbose)
+    started = time.time()
+
+    # 3. Train the original on retain ∪ forget.
+    original = task.train(original, prepared.data, ctx)
+
+    # 4. Unlearn with each method, retrain first (the reference), each from a copy of the original.
+    models, runtimes = {}, {}
+    for name in tqdm(c.methods, desc="unlearn", disable=not job.progress):
+        method = task.methods[name]
+        torch.manual_seed(job.seed)
+        t0 = time.perf_counter()
+        models[name] = method.unlearn(copy.deepcopy(original), prepared.data, getattr(c.cfg, name), ctx).eval()
+        runtimes[name] = time.perf_counter() - t0
+        logger.info("%s: %.2f s", name, runtimes[name])
+
+    # 5. Evaluate: the original and every method, against the retrained model.
+    reference = models[task.reference]
+    before = task.evaluate(original, prepared.data, ctx, reference=reference)
+    results = {name: task.evaluate(m, prepared.data, ctx, reference=reference) for name, m in models.items()}
+
+    # 6. Save the models (safetensors state dicts).
+    for name, m in models.items():
+        save_file({k: v.contiguous() for k, v in m.state_dict().items()}, run_.dir / f"{name}.safetensors")
+
+    # 7. Report.
+    methods = {name: {**results[name], "runtime_s": round(runtimes[name], 3),
+                      "gap": gap(results[name], results[task.reference])} for name in c.methods}
+    last = c.methods[-1] if job.methods != ("all",) else task.reference
+    metrics = {
+        "backend": "adapters", "method": "all" if job.methods == ("all",) else last, "concept": str(c.forget),
+        "model": f"{task.name}/{c.dataset}", "before": before, "after": results[last],
+        "runtime_s": round(time.time() - started, 1), "peak_memory_mb": peak_memory_mb(c.device),
+        "samples": len(prepared.data.forget.dataset), "seed": job.seed, "task": task.name, "dataset": c.dataset,
+        "forget": str(c.forget), "reference": task.reference, "methods": methods,
+    }
+    header, rows = table_rows(task, before, methods)
+    from erase.eval.report import write_metrics, write_report
+
+    write_metrics(run_.dir, metrics)
+    title = f"{task.name}/{c.dataset}, forget {c.forget}: each metric (gap to {task.reference})"
+    write_report(run_.dir, metrics, [], tables={title: (header, rows)})
+    table = markdown(header, rows)
+    (run_.dir / "table.md").write_text(table + "\n")
+    return Outcome(run_, metrics, table)
+
+
+def gap(result: Metrics, reference: Metrics) -> Metrics:
+    """Every metric minus the reference's."""
+    return {group: {k: v - reference[group][k] for k, v in values.items() if k in reference[group]}
+            for group, values in result.items()}
+
+
+def table_rows(task: Task, before: Metrics, methods: dict[str, dict[str, Any]]) -> tuple[list[str], list[list]]:
+    """One row per model (the original first), one column per headline metric present: "value (gap)"."""
+    keys = [k for k in task.headline if k.split("/")[1] in before[k.split("/")[0]]]
+    header = ["method", *(k.split("/")[1] for k in keys), "runtime (s)"]
+    reference = methods[task.reference]
+    rows = [["original", *(cell(before, reference, k) for k in keys), ""]]
+    for name, m in methods.items():
+        gaps = name != task.reference
+        rows.append([name, *(cell(m, reference, k, gaps) for k in keys), f"{m['runtime_s']:.2f}"])
+    return header, rows
+
+
+def cell(result: dict[str, Any], reference: dict[str, Any], key: str, with_gap: bool = True) -> str:
+    group, name = key.split("/")
+    value, ref = result[group].get(name), reference[group].get(name)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.2f}" + (f" ({value - ref:+.2f})" if with_gap and ref is not None else "")
+
+
+def markdown(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join([*lines, *("| " + " | ".join(str(v) for v in row) + " |" for row in rows)])
+
+
+def peak_memory_mb(device: str) -> float:
+    if device.startswith("cuda"):
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
