@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from diffusers import DDIMScheduler
 
+from erase.eval.sampling import cached_text_projections
+
 
 def encode_prompts(tokenizer, text_encoder, prompts: list[str]) -> torch.Tensor:
     """(N, 77, D): the text encoder's last hidden state, prompts padded to the tokenizer's max length."""
@@ -37,8 +39,9 @@ def denoise_until(unet, scheduler: DDIMScheduler, cond: torch.Tensor, uncond: to
                   guidance: float, stop: int) -> torch.Tensor:
     """Run the first `stop` DDIM steps of `scheduler.timesteps` from `latents` (pure noise) with guidance;
     the result is x at timestep `scheduler.timesteps[stop]`."""
-    for t in scheduler.timesteps[:stop]:
-        latents = guided_step(unet, scheduler, t, latents, cond, uncond, guidance)
+    with cached_text_projections(unet):
+        for t in scheduler.timesteps[:stop]:
+            latents = guided_step(unet, scheduler, t, latents, cond, uncond, guidance)
     return latents
 
 
@@ -47,7 +50,8 @@ def trajectory(unet, scheduler: DDIMScheduler, cond: torch.Tensor, uncond: torch
                guidance: float) -> torch.Tensor:
     """Every intermediate x of a guided DDIM run: (steps, N, C, H, W), entry k = `denoise_until(..., stop=k)`."""
     states = []
-    for t in scheduler.timesteps:
-        states.append(latents)
-        latents = guided_step(unet, scheduler, t, latents, cond, uncond, guidance)
+    with cached_text_projections(unet):
+        for t in scheduler.timesteps:
+            states.append(latents)
+            latents = guided_step(unet, scheduler, t, latents, cond, uncond, guidance)
     return torch.stack(states)
