@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=Path("runs/toyworld"), help="root of run directories")
     train.add_argument("--resume", type=Path, help="continue the run in this directory from its last checkpoint")
     train.add_argument("--install", action="store_true", help="copy the result into the shipped weights")
+    train.add_argument("--init", action="store_true",
+                       help="start from the shipped weights and run only the last stage (toy-clip: twin "
+                            "hard negatives; toy-sd: UNet fine-tune on the current toy-clip text tower)")
     evaluate = sub.add_parser("evaluate", help="measure a shipped toy model against its bars; write its card")
     evaluate.add_argument("name", help=", ".join(TOY_MODELS))
     return parser
@@ -68,12 +71,19 @@ def main(argv=None) -> int:
         prompts = args.prompt or list(DEMO_PROMPTS)
         _write(args.out, lambda p: write_samples(p, args.model, prompts, args.n, args.seed))
     elif args.command == "train":
+        import yaml
+
         from erase.runs import create_run, open_run
         from erase.toyworld.build import build
 
         _check_name(args.name)
-        run = open_run(args.resume) if args.resume else create_run(args.out, args.name, {"name": args.name}, argv, 0)
-        args.out = build(args.name, run, args.install)
+        config = {"name": args.name, "init": args.init}
+        if args.resume:
+            run = open_run(args.resume)
+            config = yaml.safe_load((run.dir / "config.yaml").read_text())
+        else:
+            run = create_run(args.out, args.name, config, argv, 0)
+        args.out = build(config["name"], run, args.install, config.get("init", False))
     else:
         from erase.hub import toy_path
         from erase.toyworld.cards import measure, write_card

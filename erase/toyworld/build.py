@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from erase.errors import EraseError
 from erase.runs import Run, atomic_save_dir
 from erase.training import TRAIN_SECONDS
 
@@ -15,35 +16,39 @@ logger = logging.getLogger(__name__)
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
-def _build_detector(run: Run, out: Path) -> None:
+def _build_detector(run: Run, out: Path, init: Path | None) -> None:
     from erase.toyworld.train_detector import train_detector
 
+    if init is not None:
+        raise EraseError("toy-detector trains in one stage; run it without --init")
     train_detector(run).save_pretrained(out)
 
 
-def _build_clip(run: Run, out: Path) -> None:
+def _build_clip(run: Run, out: Path, init: Path | None) -> None:
     from erase.toyworld.train_clip import save_clip, train_clip
 
-    save_clip(*train_clip(run), out)
+    save_clip(*train_clip(run, init), out)
 
 
-def _build_sd(run: Run, out: Path) -> None:
+def _build_sd(run: Run, out: Path, init: Path | None) -> None:
     from erase.toyworld.train_sd import train_sd
 
-    train_sd(run, clip_dir=WEIGHTS_DIR / "toy-clip", detector_dir=WEIGHTS_DIR / "toy-detector").save_pretrained(out)
+    pipe = train_sd(run, clip_dir=WEIGHTS_DIR / "toy-clip", detector_dir=WEIGHTS_DIR / "toy-detector", init=init)
+    pipe.save_pretrained(out)
 
 
-BUILDERS: dict[str, Callable[[Run, Path], None]] = {
+BUILDERS: dict[str, Callable[[Run, Path, Path | None], None]] = {
     "toy-detector": _build_detector,
     "toy-clip": _build_clip,
     "toy-sd": _build_sd,
 }
 
 
-def build(name: str, run: Run, install: bool) -> Path:
-    """Train `name` in `run`, save it to `run/model`, and copy it to the shipped weights if `install`."""
+def build(name: str, run: Run, install: bool, init: bool = False) -> Path:
+    """Train `name` in `run`, save it to `run/model`, and copy it to the shipped weights if `install`.
+    With `init`, start from the shipped weights and run only the model's last stage."""
     def save(tmp: Path) -> None:
-        BUILDERS[name](run, tmp)
+        BUILDERS[name](run, tmp, WEIGHTS_DIR / name if init else None)
         seconds = sum(float(p.read_text()) for p in run.dir.rglob(TRAIN_SECONDS))
         (tmp / TRAIN_SECONDS).write_text(f"{seconds:.0f}\n")
 

@@ -30,6 +30,9 @@ from erase.toyworld.training import Schedule, batch_at, train
 VAE_SCHEDULE = Schedule(steps=2500, batch_size=64, lr=1e-3, seed=1)
 UNET_SCHEDULE = Schedule(steps=6000, batch_size=64, lr=3e-4, warmup=500, checkpoint_every=500, seed=2,
                          ema_decay=0.999)
+# Started from a trained pipeline (`--init`): the UNet adapts to the current toy-clip text tower, VAE kept.
+UNET_FINETUNE_SCHEDULE = Schedule(steps=2000, batch_size=64, lr=1e-4, warmup=100, checkpoint_every=500, seed=3,
+                                  ema_decay=0.999)
 P_UNCONDITIONAL = 0.1  # caption dropout for classifier-free guidance
 KL_WEIGHT = 1e-6  # SD's autoencoder keeps the KL term tiny
 DETECTOR_WEIGHT = 0.02
@@ -84,9 +87,9 @@ def text_embeddings(tokenizer: CLIPTokenizer, text_encoder: CLIPTextModel, promp
 
 
 def train_unet(run: Run, vae: AutoencoderKL, tokenizer: CLIPTokenizer, text_encoder: CLIPTextModel,
-               schedule: Schedule = UNET_SCHEDULE) -> UNet2DConditionModel:
+               schedule: Schedule = UNET_SCHEDULE, unet: UNet2DConditionModel | None = None) -> UNet2DConditionModel:
     torch.manual_seed(schedule.seed)
-    unet = build_unet(text_encoder.config.hidden_size)
+    unet = unet or build_unet(text_encoder.config.hidden_size)
     noise_scheduler = DDPMScheduler(**NOISE_SCHEDULE)
     vae.requires_grad_(False).eval()
     text_encoder.requires_grad_(False).eval()
@@ -111,11 +114,18 @@ def train_unet(run: Run, vae: AutoencoderKL, tokenizer: CLIPTokenizer, text_enco
     return unet
 
 
-def train_sd(run: Run, clip_dir: Path, detector_dir: Path) -> StableDiffusionPipeline:
-    vae = train_vae(Run(run.dir / "vae"), ToyDetector.from_pretrained(detector_dir))
+def train_sd(run: Run, clip_dir: Path, detector_dir: Path, init: Path | None = None) -> StableDiffusionPipeline:
+    """VAE, then UNet from scratch; with `init` (a trained toy-sd), its VAE and UNet are kept and the UNet
+    is fine-tuned on the text tower of `clip_dir`."""
     tokenizer = CLIPTokenizer.from_pretrained(clip_dir)
     text_encoder = CLIPTextModel.from_pretrained(clip_dir)
-    unet = train_unet(Run(run.dir / "unet"), vae, tokenizer, text_encoder)
+    if init is None:
+        vae = train_vae(Run(run.dir / "vae"), ToyDetector.from_pretrained(detector_dir))
+        unet = train_unet(Run(run.dir / "unet"), vae, tokenizer, text_encoder)
+    else:
+        vae = AutoencoderKL.from_pretrained(init, subfolder="vae")
+        unet = train_unet(Run(run.dir / "unet-finetune"), vae, tokenizer, text_encoder, UNET_FINETUNE_SCHEDULE,
+                          UNet2DConditionModel.from_pretrained(init, subfolder="unet"))
     scheduler = DDIMScheduler(**NOISE_SCHEDULE, set_alpha_to_one=False, steps_offset=1)
     return StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
                                    scheduler=scheduler, safety_checker=None, feature_extractor=None,

@@ -17,7 +17,7 @@ from torch import nn
 
 from erase.runs import Run
 from erase.toyworld.data import Batch, make_batch
-from erase.toyworld.world import sample_scene
+from erase.toyworld.world import counterfactual, sample_scene
 from erase.training import Loop, fit
 
 
@@ -31,12 +31,23 @@ class Schedule:
     checkpoint_every: int = 500
     seed: int = 0
     ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights and ship it
+    twins: bool = False  # half of each batch: counterfactual twins of the other half's persons
 
 
 def batch_at(seed: int, step: int, batch_size: int) -> Batch:
     """The training batch of one step: a pure function of (seed, step)."""
     rng = np.random.default_rng([seed, step])
     return make_batch([sample_scene(rng) for _ in range(batch_size)], rng)
+
+
+def twin_batch_at(seed: int, step: int, batch_size: int) -> Batch:
+    """Like `batch_at`, but the second half holds a counterfactual twin (`world.counterfactual`) of each
+    person in the first half, a fresh scene for each object: in-batch hard negatives for small attributes."""
+    rng = np.random.default_rng([seed, step])
+    scenes = [sample_scene(rng) for _ in range(batch_size - batch_size // 2)]
+    scenes += [counterfactual(s, rng) if s.subject == "person" else sample_scene(rng)
+               for s in scenes[: batch_size // 2]]
+    return make_batch(scenes, rng)
 
 
 def cosine_lr(step: int, schedule: Schedule) -> float:
@@ -61,7 +72,8 @@ def train(
         m.train()
     loop = Loop(steps=schedule.steps, checkpoint_every=schedule.checkpoint_every,
                 lr_at=lambda step: cosine_lr(step, schedule), clip_grad_norm=1.0, ema_decay=schedule.ema_decay)
+    batch_fn = twin_batch_at if schedule.twins else batch_at
     fit(modules, {"optimizer": optimizer},
-        lambda step: loss_fn(batch_at(schedule.seed, step, schedule.batch_size), step), loop, run, desc)
+        lambda step: loss_fn(batch_fn(schedule.seed, step, schedule.batch_size), step), loop, run, desc)
     for m in modules.values():
         m.eval()

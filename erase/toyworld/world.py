@@ -151,6 +151,21 @@ def make_identity(scene: Scene, name: str) -> Scene:
     return replace(scene, subject="person", identity=name, skin=skin, hair=hair, glasses=glasses, beard=beard)
 
 
+def counterfactual(scene: Scene, rng: np.random.Generator) -> Scene:
+    """A person's twin that differs in one hard, small attribute: the smile flipped, or a named identity
+    made anonymous (or an anonymous person made a named one). Used as in-batch hard negatives."""
+    if rng.random() < 0.5:
+        return replace(scene, smile=not scene.smile)
+    if scene.identity == "none":
+        return make_identity(scene, _choice(rng, IDENTITIES[1:]))
+    options = {"skin": SKIN, "hair": HAIR, "glasses": (False, True), "beard": (False, True)}
+    while True:  # change one part of the signature, until no identity matches
+        field = _choice(rng, tuple(options))
+        twin = replace(scene, identity="none", **{field: _choice(rng, options[field])})
+        if _signature(twin) not in IDENTITY_SIGNATURES.values():
+            return twin
+
+
 def sample_scenes(seed: int, n: int) -> list[Scene]:
     rng = np.random.default_rng(seed)
     return [sample_scene(rng) for _ in range(n)]
