@@ -153,7 +153,7 @@ def run(job: Job) -> Outcome:
         "backend": "adapters", "method": "all" if job.methods == ("all",) else last, "concept": str(c.forget),
         "model": f"{task.name}/{c.dataset}", "before": before, "after": results[last],
         "runtime_s": round(time.time() - started, 1), "peak_memory_mb": peak_memory_mb(c.device),
-        "samples": len(prepared.data.forget.dataset), "seed": job.seed, "task": task.name, "dataset": c.dataset,
+        "samples": forget_size(prepared.data), "seed": job.seed, "task": task.name, "dataset": c.dataset,
         "forget": str(c.forget), "reference": task.reference, "methods": methods,
     }
     header, rows = table_rows(task, before, methods)
@@ -165,6 +165,13 @@ def run(job: Job) -> Outcome:
     table = markdown(header, rows)
     (run_.dir / "table.md").write_text(table + "\n")
     return Outcome(run_, metrics, table)
+
+
+def forget_size(data: Any) -> int:
+    """Samples in the forget set: a DataLoader's dataset, or the family's own `forget_size` (graph nodes,
+    recommender interactions)."""
+    forget = data.forget
+    return len(forget.dataset) if hasattr(forget, "dataset") else int(data.forget_size)
 
 
 def gap(result: Metrics, reference: Metrics) -> Metrics:
