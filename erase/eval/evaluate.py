@@ -99,21 +99,36 @@ def _cycled(prompts: tuple[str, ...], n: int) -> list[str]:
     return [prompts[i % len(prompts)] for i in range(n)] if prompts else []
 
 
-def _sample(pipe, prompts: list[str], seeds: list[int], sampler: SamplerConfig, tools: EvalTools, cache: bool,
-            desc: str) -> np.ndarray:
-    """Generate, or load from the sample cache when the model is a saved one (`tools.cache_key`)."""
-    if not (cache and tools.cache_key):
-        return generate(pipe, prompts, seeds, sampler, desc=desc)
+def _cache_path(tools: EvalTools, prompts: list[str], seeds: list[int], sampler: SamplerConfig) -> Path:
     key = hashlib.sha256(json.dumps([tools.cache_key, prompts, seeds, sampler.__dict__]).encode()).hexdigest()[:24]
-    path = CACHE_DIR / f"{key}.npy"
-    if path.is_file():
-        return np.load(path)
-    images = generate(pipe, prompts, seeds, sampler, desc=desc)
+    return CACHE_DIR / f"{key}.npy"
+
+
+def _sample_all(pipe, requests: dict[str, tuple[list[str], list[int]]], sampler: SamplerConfig, tools: EvalTools,
+                cache: bool) -> dict[str, np.ndarray]:
+    """Images for every named (prompts, seeds) request. Requests found in the sample cache (models saved on
+    disk, `tools.cache_key`) are loaded; the rest are generated together, so batches are always full."""
+    use_cache = cache and tools.cache_key is not None
+    paths = {name: _cache_path(tools, *request, sampler) for name, request in requests.items()} if use_cache else {}
+    images = {name: np.load(path) for name, path in paths.items() if path.is_file()}
+    missing = [name for name in requests if name not in images]
+    if missing:
+        prompts = [p for name in missing for p in requests[name][0]]
+        seeds = [s for name in missing for s in requests[name][1]]
+        generated = generate(pipe, prompts, seeds, sampler, desc="samples")
+        for name, part in zip(missing, np.split(generated, np.cumsum([len(requests[n][0]) for n in missing])[:-1]),
+                              strict=True):
+            images[name] = part
+            if use_cache:
+                _save_atomic(paths[name], part)
+    return images
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, images)
+    np.save(tmp, array)
     tmp.replace(path)
-    return images
 
 
 def evaluate(pipe, concept: Concept, cfg: EvalConfig, tools: EvalTools, original=None,
@@ -121,50 +136,47 @@ def evaluate(pipe, concept: Concept, cfg: EvalConfig, tools: EvalTools, original
     """Measure `pipe` on `concept`; `original` is the unerased pipeline the attack draws its targets from."""
     from erase.eval.metrics import clip_score
 
-    seeds = list(range(cfg.seed, cfg.seed + max(cfg.samples, cfg.retain_samples, cfg.clip_samples, cfg.fid_samples)))
-    erased: dict[str, Any] = {}
-    images = {}
+    seeds = list(range(cfg.seed, cfg.seed + max(cfg.samples, cfg.retain_samples, cfg.clip_samples)))
+    requests = {}
+    for name in PROMPT_SETS:  # the erased concept under each prompt set
+        if getattr(concept, name):
+            requests[name] = _cycled(getattr(concept, name), cfg.samples)
+    for name in concept.retain:  # what must survive
+        requests[f"retain:{name}"] = _cycled(get(name).prompts, cfg.retain_samples)
+    if tools.clip is not None and concept.retain_prompts:
+        requests["retain"] = _cycled(concept.retain_prompts, cfg.clip_samples)
+    seeded = {name: (prompts, seeds[: len(prompts)]) for name, prompts in requests.items()}
+    if tools.world == "toy" and cfg.fid_samples:
+        seeded["fid"] = (_fid_captions(cfg.fid_samples), list(range(cfg.fid_samples)))
+    samples = _sample_all(pipe, seeded, cfg.sampler, tools, cache)
+
     detector = tools.detector(concept)
-    # 1. The erased concept under each prompt set.
-    for name in PROMPT_SETS:
-        prompts = _cycled(getattr(concept, name), cfg.samples)
-        if not prompts:
-            continue
-        imgs = _sample(pipe, prompts, seeds[: len(prompts)], cfg.sampler, tools, cache, desc=name)
-        erased[RATE_KEYS[name]] = float(detector.detect(imgs).mean())
-        images[name] = (prompts, imgs)
-    # 2. The attack on explicit prompts.
+    erased = {RATE_KEYS[name]: float(detector.detect(samples[name]).mean()) for name in PROMPT_SETS if name in samples}
+    images = {name: (requests[name], samples[name]) for name in PROMPT_SETS if name in samples}
     outcome = None
     if cfg.attack_prompts and original is not None:
         prompts = _cycled(concept.prompts, cfg.attack_prompts)
-        outcome = unlearndiffatk(pipe, original, prompts, seeds[: len(prompts)],
-                                 detector.detect, cfg.attack)
+        outcome = unlearndiffatk(pipe, original, prompts, seeds[: len(prompts)], detector.detect, cfg.attack)
         erased["attack_success_rate"] = outcome.asr
         erased["pre_attack_success_rate"] = outcome.pre_asr
-    # 3. What must survive: retained concepts, CLIP score on retain prompts, FID.
-    retained: dict[str, Any] = {"concepts": {}}
-    for name in concept.retain:
-        other = get(name)
-        prompts = _cycled(other.prompts, cfg.retain_samples)
-        imgs = _sample(pipe, prompts, seeds[: len(prompts)], cfg.sampler, tools, cache, desc=f"retain {name}")
-        retained["concepts"][name] = float(tools.detector(other).detect(imgs).mean())
+    retained: dict[str, Any] = {"concepts": {
+        name: float(tools.detector(get(name)).detect(samples[f"retain:{name}"]).mean()) for name in concept.retain}}
     if retained["concepts"]:
         retained["detection_rate"] = float(np.mean(list(retained["concepts"].values())))
-    if tools.clip is not None and concept.retain_prompts:
-        prompts = _cycled(concept.retain_prompts, cfg.clip_samples)
-        imgs = _sample(pipe, prompts, seeds[: len(prompts)], cfg.sampler, tools, cache, desc="clip score")
-        retained["clip_score"] = clip_score(tools.clip, tools.clip_tokenizer, imgs, prompts)
-        images["retain"] = (prompts, imgs)
-    if tools.world == "toy" and cfg.fid_samples:
-        retained.update(_toy_fid(pipe, cfg, tools, cache))
+    if "retain" in samples:
+        retained["clip_score"] = clip_score(tools.clip, tools.clip_tokenizer, samples["retain"], requests["retain"])
+        images["retain"] = (requests["retain"], samples["retain"])
+    if "fid" in samples:
+        from erase.eval.fid import fid_kid
+        from erase.toyworld.data import to_uint8
+        from erase.toyworld.quality import HELDOUT_SEED, heldout_batch
+
+        retained.update(fid_kid(samples["fid"], to_uint8(heldout_batch(cfg.fid_samples, HELDOUT_SEED + 2).images)))
     return EvalResult({"erased": erased, "retained": retained}, images, outcome)
 
 
-def _toy_fid(pipe, cfg: EvalConfig, tools: EvalTools, cache: bool) -> dict[str, float]:
-    from erase.eval.fid import fid_kid
-    from erase.toyworld.data import to_uint8
+def _fid_captions(n: int) -> list[str]:
+    """Captions of held-out toy scenes: the toy FID's samples are drawn from them."""
     from erase.toyworld.quality import HELDOUT_SEED, heldout_batch
 
-    captions = heldout_batch(cfg.fid_samples, HELDOUT_SEED + 1).captions
-    samples = _sample(pipe, captions, list(range(cfg.fid_samples)), cfg.sampler, tools, cache, desc="fid")
-    return fid_kid(samples, to_uint8(heldout_batch(cfg.fid_samples, HELDOUT_SEED + 2).images))
+    return heldout_batch(n, HELDOUT_SEED + 1).captions
