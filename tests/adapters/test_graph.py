@@ -17,6 +17,7 @@ from erase.adapters import Context, parse_forget  # noqa: E402
 from erase.adapters.__main__ import main  # noqa: E402
 from erase.adapters.graph import TASK  # noqa: E402
 from erase.adapters.graph.methods.d2d import d2d_loss  # noqa: E402
+from erase.adapters.run import resolve_config  # noqa: E402
 from erase.errors import EraseError  # noqa: E402
 
 
@@ -27,14 +28,15 @@ def build(dataset: str, forget: str, seed: int = 0):
 def results(dataset: str, forget: str, methods: tuple[str, ...]) -> dict[str, dict]:
     """Every method's metrics (and the original's), as the CLI runs them: same seed before each."""
     prepared = build(dataset, forget)
-    ctx = Context(seed=0, train=TASK.train_config(), progress=False)
+    cfg = resolve_config(TASK, dataset, None, ())  # defaults and any preset, as the CLI runs them
+    ctx = Context(seed=0, train=cfg.train, progress=False)
     torch.manual_seed(0)
     original = TASK.train(prepared.make_model(), prepared.data, ctx)
     out = {"original": TASK.evaluate(original, prepared.data, ctx)}
     for name in methods:
         torch.manual_seed(0)
-        method = TASK.methods[name]
-        out[name] = TASK.evaluate(method.unlearn(original, prepared.data, method.config(), ctx), prepared.data, ctx)
+        unlearned = TASK.methods[name].unlearn(original, prepared.data, getattr(cfg, name), ctx)
+        out[name] = TASK.evaluate(unlearned, prepared.data, ctx)
     return out
 
 

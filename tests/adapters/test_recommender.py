@@ -24,6 +24,7 @@ from erase.adapters.recommender import TASK  # noqa: E402
 from erase.adapters.recommender.methods.unlearnrec import dependency_matrix  # noqa: E402
 from erase.adapters.recommender.metrics import recall_ndcg  # noqa: E402
 from erase.adapters.recommender.model import normalized_adjacency, symmetric_matmul  # noqa: E402
+from erase.adapters.run import resolve_config  # noqa: E402
 from erase.errors import EraseError  # noqa: E402
 
 
@@ -83,13 +84,15 @@ def test_dependency_matrix_covers_the_request() -> None:
 @pytest.fixture(scope="module")
 def users_forgotten() -> dict[str, dict]:
     prepared = build("users:5")
-    ctx = Context(seed=0, train=TASK.train_config(), progress=False)
+    cfg = resolve_config(TASK, "ml-100k", None, ())  # the toy preset, as the CLI runs it
+    ctx = Context(seed=0, train=cfg.train, progress=False)
     torch.manual_seed(0)
     original = TASK.train(prepared.make_model(), prepared.data, ctx)
     out = {"original": TASK.evaluate(original, prepared.data, ctx)}
     for name, method in TASK.methods.items():
         torch.manual_seed(0)
-        out[name] = TASK.evaluate(method.unlearn(original, prepared.data, method.config(), ctx), prepared.data, ctx)
+        unlearned = method.unlearn(original, prepared.data, getattr(cfg, name), ctx)
+        out[name] = TASK.evaluate(unlearned, prepared.data, ctx)
     return out
 
 

@@ -20,7 +20,7 @@ requests drawn from the *retained* interactions only (the paper pre-trains it al
 real request is never seen before fine-tuning, and the pre-training time counts in the run time); (2) A_d
 has self-loops on the request's nodes, and dE_0 moves only those nodes: every other node changes only through
 propagation over the pruned graph; (3) L_p is the mean squared difference of the remaining pairs' scores to the
-original model's; (4) L_c is InfoNCE over the request's nodes. Toy scale: 200 pre-training steps.
+original model's; (4) L_c is InfoNCE over the request's nodes; (5) 200 pre-training and 20 fine-tuning steps.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class UnlearnRecConfig:
     lambda_c: float = 0.01  # weight of L_c, idem
     temperature: float = 0.2  # InfoNCE temperature, the authors' usual (HKUDS SSL recommenders)
     edge_dropout: float = 0.1  # edges of A_d dropped for L_c's second view
-    lr: float = 1e-2  # Adam; 1e-3 in Shuvayu12/UnlearnRec, scaled x10 like our backbone's (RecTrainConfig)
+    lr: float = 1e-3  # Adam, as Shuvayu12/UnlearnRec (configs/base.yaml)
     pretrain_steps: int = 200  # toy scale: one simulated request a step
     finetune_steps: int = 20  # "little fine-tuning" on the real request
     batch_size: int = 2048  # remaining interactions a step for L_m and L_p (LightGCN's batch)
