@@ -70,13 +70,13 @@ def markdown(cells: list[list[str]]) -> str:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    import torch
     from diffusers import StableDiffusionPipeline
 
     from erase import concepts
     from erase.config import load_config
     from erase.diffusion.run import EVAL_CONFIGS, model_family
     from erase.eval.evaluate import EvalConfig, EvalTools, evaluate, sample_cache_key
+    from erase.eval.sampling import process_state
     from erase.hub import load_pretrained
     from erase.runs import atomic_write_text, create_run
 
@@ -84,7 +84,8 @@ def main(argv=None) -> int:
     concept = concepts.get(args.concept)
     targets = [resolve(m) for m in args.models]
     load_config(EvalConfig, config_file=args.config, overrides=args.set)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    state = process_state()  # under `accelerate launch`, the processes share the sampling; the first writes
+    device = args.device or str(state.device)
 
     # 2. Evaluate each model on the same prompts and seeds.
     rows, originals = [], {}
@@ -97,7 +98,9 @@ def main(argv=None) -> int:
             cfg = load_config(EvalConfig, preset=preset if preset.is_file() else None, config_file=args.config,
                               overrides=args.set)
             cfg = dataclasses.replace(cfg, seed=args.seed)
-            run = create_run(args.out, f"eval-{concept.name.replace(':', '-')}", cfg, argv, args.seed, device=device)
+            if state.is_main_process:
+                run = create_run(args.out, f"eval-{concept.name.replace(':', '-')}", cfg, argv, args.seed,
+                                 device=device)
         if target.original not in originals:
             original = pipe if target.original == target.model else load_pretrained(
                 StableDiffusionPipeline, target.original).to(device)
@@ -108,6 +111,8 @@ def main(argv=None) -> int:
         rows.append((target.label, result.metrics))
 
     # 3. One table: markdown on stdout, CSV, HTML and JSON in the run directory.
+    if not state.is_main_process:
+        return 0
     cells = table(rows)
     print(markdown(cells))
     buffer = io.StringIO()

@@ -56,21 +56,47 @@ def cached_text_projections(unet: nn.Module) -> Iterator[None]:
             attn.to_k, attn.to_v = attn.to_k.layer, attn.to_v.layer
 
 
+def process_state():
+    """accelerate's state of this process: under `accelerate launch --num_processes N`, one of N (gloo on CPU,
+    where accelerate needs `cpu=True` to join the processes); otherwise the only one."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
 @torch.no_grad()
 def generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler: SamplerConfig = SamplerConfig(),
              desc: str = "generate") -> np.ndarray:
     """(N, H, W, 3) uint8 images; image i is drawn from prompt i with its own generator seeded by seeds[i].
 
-    `prompts` may also be text-encoder outputs (N, 77, D), e.g. an attack's adversarial prompts.
+    `prompts` may also be text-encoder outputs (N, 77, D), e.g. an attack's adversarial prompts. Under
+    `accelerate launch`, each process draws every n-th image and all processes return all N images.
     """
+    state = process_state()
+    if state.num_processes == 1 or not seeds:
+        return _generate(pipe, prompts, seeds, sampler, desc)
+    from accelerate.utils import gather_object
+
+    mine = list(range(state.process_index, len(seeds), state.num_processes))
+    local = _generate(pipe, prompts[mine[0]:: state.num_processes] if mine else prompts[:0],
+                      [seeds[i] for i in mine], sampler, desc)
+    parts = [part for part in gather_object([(mine, local)]) if part[0]]
+    images = np.empty((len(seeds), *parts[0][1].shape[1:]), np.uint8)
+    for indices, part in parts:
+        images[indices] = part
+    return images
+
+
+def _generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler: SamplerConfig,
+              desc: str) -> np.ndarray:
     out = []
     device = pipe.device
     with cached_text_projections(pipe.unet):
-        for start in tqdm(range(0, len(prompts), sampler.batch_size), desc=desc, leave=False):
+        for start in tqdm(range(0, len(seeds), sampler.batch_size), desc=desc, leave=False):
             chunk = slice(start, start + sampler.batch_size)
             generators = [torch.Generator(device).manual_seed(s) for s in seeds[chunk]]
             text = {"prompt_embeds": prompts[chunk]} if torch.is_tensor(prompts) else {"prompt": prompts[chunk]}
             images = pipe(**text, num_inference_steps=sampler.steps, guidance_scale=sampler.guidance_scale,
                           generator=generators, output_type="np").images
             out.append((images * 255).round().astype(np.uint8))
-    return np.concatenate(out)
+    return np.concatenate(out) if out else np.empty((0, 0, 0, 3), np.uint8)
