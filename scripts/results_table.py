@@ -1,6 +1,9 @@
-"""Print the README's results table from run directories' metrics.json (never typed by hand).
+"""Print the README's results tables from run directories' metrics.json (never typed by hand).
 
     python scripts/results_table.py runs/*/
+
+Diffusion runs give one row each; an adapter run (`python -m erase.adapters`) gives one table per run: a row per
+method, each metric with its gap to the reference (retrain).
 """
 
 from __future__ import annotations
@@ -11,6 +14,26 @@ from pathlib import Path
 
 ERASED = ("detection_rate", "paraphrase_detection_rate", "implicit_detection_rate", "attack_success_rate")
 RETAINED = ("detection_rate", "clip_score", "fid")
+
+
+def adapter_rows(run: Path) -> list[str]:
+    m = json.loads((run / "metrics.json").read_text())
+    keys = [(g, k) for g in ("erased", "retained") for k in m["before"][g]]
+    header = ["method", *(k for _, k in keys), "runtime (s)"]
+    lines = [f"{m['model']}, forget {m['forget']} (seed {m['seed']}; gap to {m['reference']} in brackets):", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    ref = m["methods"][m["reference"]]
+    lines.append("| original | " + " | ".join(_gap(m["before"][g][k], ref[g][k]) for g, k in keys) + " | |")
+    for name, r in m["methods"].items():
+        cells = [_gap(r[g].get(k), None if name == m["reference"] else ref[g].get(k)) for g, k in keys]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['runtime_s']:.2f} |")
+    return lines
+
+
+def _gap(value: float | None, ref: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.2f}" if ref is None else f"{value:.2f} ({value - ref:+.2f})"
 
 
 def rows(run_dirs: list[Path]) -> list[str]:
@@ -30,5 +53,14 @@ def _pair(m: dict, group: str, key: str) -> str:
     return "" if before is None or after is None else f"{before:.2f} → {after:.2f}"
 
 
+def _backend(run: Path) -> str:
+    return json.loads((run / "metrics.json").read_text())["backend"]
+
+
 if __name__ == "__main__":
-    print("\n".join(rows([Path(p) for p in sys.argv[1:] if (Path(p) / "metrics.json").is_file()])))
+    runs = [Path(p) for p in sys.argv[1:] if (Path(p) / "metrics.json").is_file()]
+    diffusion = [r for r in runs if _backend(r) != "adapters"]
+    if diffusion:
+        print("\n".join(rows(diffusion)))
+    for run in (r for r in runs if _backend(r) == "adapters"):
+        print("\n".join(["", *adapter_rows(run)]))

@@ -214,6 +214,13 @@ def representations(model: nn.Module, loader: DataLoader, device: str = "cpu") -
     return predict(features, loader, device)[0].flatten(1)
 
 
+def cka_to(model: nn.Module, reference: nn.Module, loader: DataLoader, device: str = "cpu") -> float:
+    """Linear CKA between two models' representations of `loader`'s inputs."""
+    from erase.adapters.metrics import linear_cka
+
+    return linear_cka(representations(model, loader, device), representations(reference, loader, device))
+
+
 def frozen_copy(model: nn.Module) -> nn.Module:
     """A deep copy in eval mode with gradients off (a teacher)."""
     teacher = copy.deepcopy(model).eval()

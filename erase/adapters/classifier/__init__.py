@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from erase.adapters import metrics as M
 from erase.adapters.api import Context, ForgetSpec, Metrics, Prepared, Task, UnlearnData
-from erase.adapters.loops import TrainConfig, predict, representations, train_loader, train_model
+from erase.adapters.loops import TrainConfig, cka_to, predict, train_loader, train_model
 from erase.adapters.methods import CLASSIFIER_METHODS
 from erase.errors import EraseError
 
@@ -105,10 +105,8 @@ def evaluate(model: nn.Module, data: UnlearnData, ctx: Context, reference: nn.Mo
         erased["forget_test_acc"] = M.accuracy(*predict(model, data.test_forget, ctx.device))
     retained = {"ra": M.accuracy(lr, yr), "ta": M.accuracy(lt, yt)}
     if reference is not None:
-        erased["cka_forget"] = M.linear_cka(representations(model, data.forget, ctx.device),
-                                            representations(reference, data.forget, ctx.device))
-        retained["cka_test"] = M.linear_cka(representations(model, data.test, ctx.device),
-                                            representations(reference, data.test, ctx.device))
+        erased["cka_forget"] = cka_to(model, reference, data.forget, ctx.device)
+        retained["cka_test"] = cka_to(model, reference, data.test, ctx.device)
     return {"erased": erased, "retained": retained}
 
 

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from erase.adapters import metrics as M
 from erase.adapters.api import Context, ForgetSpec, Metrics, Prepared, Task, UnlearnData
-from erase.adapters.loops import TrainConfig, predict, representations, train_loader, train_model
+from erase.adapters.loops import TrainConfig, cka_to, predict, train_loader, train_model
 from erase.adapters.methods import REGRESSION_METHODS
 from erase.errors import EraseError
 
@@ -89,10 +89,8 @@ def evaluate(model: nn.Module, data: UnlearnData, ctx: Context, reference: nn.Mo
     erased = {"forget_mae": M.mae(pf, yf), "loss_mia": M.loss_mia(loss_r, loss_t, loss_f)}
     retained = {"retain_mae": M.mae(pr, yr), "test_mae": M.mae(pt, yt)}
     if reference is not None:
-        erased["cka_forget"] = M.linear_cka(representations(model, data.forget, ctx.device),
-                                            representations(reference, data.forget, ctx.device))
-        retained["cka_test"] = M.linear_cka(representations(model, data.test, ctx.device),
-                                            representations(reference, data.test, ctx.device))
+        erased["cka_forget"] = cka_to(model, reference, data.forget, ctx.device)
+        retained["cka_test"] = cka_to(model, reference, data.test, ctx.device)
     return {"erased": erased, "retained": retained}
 
 

@@ -1,0 +1,49 @@
+"""Speed of the classifier methods relative to retraining, measured in one run on digits (class 3, toy preset).
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_adapters.py [--repeats 5]
+
+Trains the original once, then times each method's `unlearn` (median of `--repeats` runs, each from a fresh copy
+of the original) and prints seconds and the speed-up over retrain. The issue's bar: SSD and IAU >= 10x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import time
+
+
+def main() -> None:
+    import torch
+
+    from erase.adapters.api import Context, parse_forget
+    from erase.adapters.run import resolve_config
+    from erase.adapters.tasks import get_task
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--methods", default="retrain,ssd,iau,acu,modhifi,ft,salun")
+    args = p.parse_args()
+    task = get_task("classifier")
+    cfg = resolve_config(task, "digits", None, ())
+    prepared = task.datasets["digits"](parse_forget("class:3"), 0)
+    ctx = Context(seed=0, train=cfg.train, progress=False)
+    torch.manual_seed(0)
+    original = task.train(prepared.make_model(), prepared.data, ctx)
+    seconds = {}
+    for name in args.methods.split(","):
+        times = []
+        for _ in range(args.repeats):
+            model = copy.deepcopy(original)
+            start = time.perf_counter()
+            task.methods[name].unlearn(model, prepared.data, getattr(cfg, name), ctx)
+            times.append(time.perf_counter() - start)
+        seconds[name] = statistics.median(times)
+    print(f"{'method':<10} {'seconds':>9} {'x faster than retrain':>22}")
+    for name, s in seconds.items():
+        print(f"{name:<10} {s:>9.4f} {seconds['retrain'] / s:>22.1f}")
+
+
+if __name__ == "__main__":
+    main()
