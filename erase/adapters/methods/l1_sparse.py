@@ -20,7 +20,7 @@ from erase.adapters.loops import fit, sgd, task_loss
 class L1SparseConfig:
     epochs: int = 10  # Unlearn-Sparse README: FT_prune --unlearn_epochs 10
     lr: float = 0.01  # Unlearn-Sparse README: FT_prune --unlearn_lr 0.01
-    alpha: float = 5e-4  # paper §5 / App. C: gamma = 5e-4 (the README leaves ${alpha} to the user)
+    alpha: float = 5e-4  # README leaves --alpha ${alpha} to the user; 5e-4 not yet checked against the paper
     no_l1_epochs: int = 0  # official arg_parser.py --no-l1-epochs
 
 
