@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from erase.parallel import average_gradients, is_main_process
 from erase.runs import Run, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def fit(modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimiz
     ema = {f"{n}-ema": copy.deepcopy(m).requires_grad_(False) for n, m in modules.items()} if loop.ema_decay else {}
     start, seconds = _resume(run, {**modules, **ema}, optimizers, loop.state, desc)
     began = time.time() - seconds
-    bar = tqdm(range(start, loop.steps), initial=start, total=loop.steps, desc=desc)
+    bar = tqdm(range(start, loop.steps), initial=start, total=loop.steps, desc=desc, disable=not is_main_process())
     for step in bar:
         if loop.lr_at is not None:
             for group in optimizer.param_groups:
@@ -52,6 +53,7 @@ def fit(modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimiz
         loss, logs = step_fn(step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        average_gradients(params)  # under `accelerate launch`: the mean over the processes' samples
         if loop.clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, loop.clip_grad_norm)
         optimizer.step()

@@ -32,11 +32,14 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     from erase import concepts
     from erase.diffusion.run import Job, run
+    from erase.parallel import is_main_process
 
     job = Job(concepts=[concepts.get(c.strip()) for c in args.concept.split(",")], method=args.method,
               model=args.model, out=args.out, config_file=args.config, overrides=tuple(args.set), resume=args.resume,
               seed=args.seed, device=args.device, argv=tuple(sys.argv[1:] if argv is None else argv))
     run_, metrics = run(job)
+    if not is_main_process():  # under `accelerate launch`, the first process reports
+        return 0
     for name, m in metrics.items():
         before, after = m["before"]["erased"], m["after"]["erased"]
         kept_b, kept_a = m["before"]["retained"], m["after"]["retained"]

@@ -22,6 +22,7 @@ from erase.config import load_config
 from erase.diffusion.methods import advunlearn, doco, esd
 from erase.errors import EraseError
 from erase.eval.evaluate import EvalConfig, EvalTools, evaluate, sample_cache_key
+from erase.parallel import process_dir, process_state
 from erase.runs import Run, atomic_save_dir, create_run, open_run
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ def run(job: Job) -> tuple[Run, dict[str, Any]]:
     # 2. Load the model and resolve the config for its family.
     pipe = load_pretrained(StableDiffusionPipeline, job.model)
     pipe.set_progress_bar_config(disable=True)
-    device = job.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    state = process_state()  # under `accelerate launch`: data-parallel, the first process writes the outputs
+    device = job.device or str(state.device)
     pipe.to(device)
     if job.resume is not None:
         run_ = open_run(job.resume)
@@ -110,7 +112,9 @@ def run(job: Job) -> tuple[Run, dict[str, Any]]:
         name = f"{job.method}-{'+'.join(c.name.replace(':', '-') for c in job.concepts)}"
         source = resolve_model(job.model)
         run_ = create_run(job.out, name, cfg, list(job.argv), job.seed, model_id=job.model,
-                          model_path=source if isinstance(source, Path) else None, device=device)
+                          model_path=source if isinstance(source, Path) else None,
+                          device=device) if state.is_main_process else None
+    run_ = Run(process_dir(run_.dir if run_ else None))
     original = copy.deepcopy(pipe)
     tools = EvalTools.for_pipeline(pipe, cache_key=sample_cache_key(job.model))
     started = time.time()
@@ -125,6 +129,8 @@ def run(job: Job) -> tuple[Run, dict[str, Any]]:
         pipe = erase_fn(pipe, concept, cfg.method, sub_run)
         after = evaluate(pipe, concept, cfg.eval, tools, original=original, cache=False)
         results[concept.name] = (before, after)
+    if not state.is_main_process:
+        return run_, {}
     atomic_save_dir(pipe.save_pretrained, run_.dir / "model")
 
     # 7. Report.

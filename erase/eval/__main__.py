@@ -76,8 +76,8 @@ def main(argv=None) -> int:
     from erase.config import load_config
     from erase.diffusion.run import EVAL_CONFIGS, model_family
     from erase.eval.evaluate import EvalConfig, EvalTools, evaluate, sample_cache_key
-    from erase.eval.sampling import process_state
     from erase.hub import load_pretrained
+    from erase.parallel import process_state
     from erase.runs import atomic_write_text, create_run
 
     # 1. Check inputs before loading anything.

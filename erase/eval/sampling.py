@@ -56,14 +56,6 @@ def cached_text_projections(unet: nn.Module) -> Iterator[None]:
             attn.to_k, attn.to_v = attn.to_k.layer, attn.to_v.layer
 
 
-def process_state():
-    """accelerate's state of this process: under `accelerate launch --num_processes N`, one of N (gloo on CPU,
-    where accelerate needs `cpu=True` to join the processes); otherwise the only one."""
-    from accelerate import PartialState
-
-    return PartialState(cpu=not torch.cuda.is_available())
-
-
 @torch.no_grad()
 def generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler: SamplerConfig = SamplerConfig(),
              desc: str = "generate") -> np.ndarray:
@@ -72,6 +64,8 @@ def generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler:
     `prompts` may also be text-encoder outputs (N, 77, D), e.g. an attack's adversarial prompts. Under
     `accelerate launch`, each process draws every n-th image and all processes return all N images.
     """
+    from erase.parallel import process_state
+
     state = process_state()
     if state.num_processes == 1 or not seeds:
         return _generate(pipe, prompts, seeds, sampler, desc)

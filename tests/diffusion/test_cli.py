@@ -47,3 +47,35 @@ def test_bad_input_gets_one_line_and_exit_2(argv, message, tmp_path, monkeypatch
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 2
+
+
+def _checkpoint_unet(run_dir):
+    from erase.runs import Run
+
+    return Run(run_dir).load_checkpoint()[1]["unet"]
+
+
+def test_accelerate_launch_trains_data_parallel_on_cpu(tiny_pipeline_dir, tmp_path):
+    """Two processes over gloo: each draws its own samples, gradients are averaged, the weights stay equal;
+    the first process writes the run, the second keeps its checkpoints in rank-1/."""
+    import os
+
+    import torch
+
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "erase.diffusion"]
+    args = ["--method", "esd", "--model", str(tiny_pipeline_dir), "--set", "method.checkpoint_every=2", *FAST]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    done = subprocess.run([*launch, *args, "--out", str(tmp_path / "two")], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("report: ") == 1  # one process reports
+    run_dir = next((tmp_path / "two").iterdir())
+    assert (run_dir / "metrics.json").is_file() and not (run_dir / "rank-1" / "model").exists()
+    rank0, rank1 = _checkpoint_unet(run_dir), _checkpoint_unet(run_dir / "rank-1")
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)  # averaged gradients keep the processes equal
+
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    alone = _checkpoint_unet(next((tmp_path / "one").iterdir()))
+    moved = [k for k in alone if not torch.equal(alone[k], rank0[k])]
+    assert moved  # two processes saw other samples than one did

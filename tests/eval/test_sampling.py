@@ -46,7 +46,8 @@ def test_cache_wraps_only_cross_attention(tiny_pipeline):
 SHARDED = """
 import sys, numpy as np, torch
 from diffusers import StableDiffusionPipeline
-from erase.eval.sampling import SamplerConfig, generate, process_state
+from erase.eval.sampling import SamplerConfig, generate
+from erase.parallel import process_state
 pipe = StableDiffusionPipeline.from_pretrained(sys.argv[1], safety_checker=None)
 pipe.set_progress_bar_config(disable=True)
 images = generate(pipe, ["a photo of a person", "a sketch of a house", "a boat"] * 2 + ["a tree"], list(range(7)),

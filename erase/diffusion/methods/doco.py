@@ -37,6 +37,7 @@ from erase.concepts import Concept
 from erase.diffusion.methods.esd import frozen_copy, step_rng
 from erase.diffusion.sampling import encode_prompts
 from erase.eval.sampling import SamplerConfig, generate
+from erase.parallel import average_gradients
 from erase.runs import Run
 from erase.training import Loop, fit
 
@@ -154,6 +155,7 @@ def erase(pipe, concept: Concept, cfg: DoCoConfig, run: Run):
             F.binary_cross_entropy_with_logits(fake_out, torch.ones_like(fake_out))
         optimizer_d.zero_grad()
         loss_d.backward()
+        average_gradients(discriminator.parameters())
         optimizer_d.step()
         logs["loss_D"] = loss_d.item()
         return loss_g, logs

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from erase.concepts import Concept
 from erase.diffusion.sampling import ddim_scheduler, denoise_until, encode_prompts, uncond_cond_eps
+from erase.parallel import process_state
 from erase.runs import Run
 from erase.training import Loop, fit
 
@@ -84,8 +85,10 @@ class PartialSampler:
 
 
 def step_rng(seed: int, step: int) -> random.Random:
-    """The randomness of one training step: a function of (seed, step), so a resumed run repeats it."""
-    return random.Random(f"{seed}-{step}")
+    """The randomness of one training step: a function of (seed, step), so a resumed run repeats it;
+    under `accelerate launch` also of the process, so that each process draws its own samples."""
+    state = process_state()
+    return random.Random(f"{seed}-{step}" if state.num_processes == 1 else f"{seed}-{step}-{state.process_index}")
 
 
 def latent_shape(pipe) -> tuple[int, int, int]:
