@@ -1,11 +1,14 @@
-"""The graph family: node-unlearning data, D2D's loss, the outcome bars on the SBM graph, and the CLI.
+"""The graph family: node-unlearning data, D2D's losses, the outcome bars on SBM and KarateClub, and the CLI.
 
 Bars (issue 7): D2D brings the forgotten nodes' accuracy and MIA-efficacy within 10 points of retrain's and
-keeps retained accuracy within 3. Measured on sbm (seed 0), both forget kinds miss it: see the strict xfails.
+keeps retained accuracy within 3. Measured (seed 0) for both of D2D's kinds of knowledge: only KarateClub's class
+forgetting meets it; every other setting misses (strict xfails, each with its numbers).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 
 import pytest
@@ -16,7 +19,7 @@ pytest.importorskip("torch_geometric", reason="the graph family needs torch-geom
 from erase.adapters import Context, parse_forget  # noqa: E402
 from erase.adapters.__main__ import main  # noqa: E402
 from erase.adapters.graph import TASK  # noqa: E402
-from erase.adapters.graph.methods.d2d import d2d_loss  # noqa: E402
+from erase.adapters.graph.methods.d2d import D2DConfig, d2d_loss  # noqa: E402
 from erase.adapters.run import resolve_config  # noqa: E402
 from erase.errors import EraseError  # noqa: E402
 
@@ -26,7 +29,8 @@ def build(dataset: str, forget: str, seed: int = 0):
 
 
 def results(dataset: str, forget: str, methods: tuple[str, ...]) -> dict[str, dict]:
-    """Every method's metrics (and the original's), as the CLI runs them: same seed before each."""
+    """Every method's metrics (and the original's), as the CLI runs them: same seed before each. A method
+    `d2d:feature` is D2D with `knowledge="feature"`."""
     prepared = build(dataset, forget)
     cfg = resolve_config(TASK, dataset, None, ())  # defaults and any preset, as the CLI runs them
     ctx = Context(seed=0, train=cfg.train, progress=False)
@@ -34,20 +38,29 @@ def results(dataset: str, forget: str, methods: tuple[str, ...]) -> dict[str, di
     original = TASK.train(prepared.make_model(), prepared.data, ctx)
     out = {"original": TASK.evaluate(original, prepared.data, ctx)}
     for name in methods:
+        key, _, knowledge = name.partition(":")
+        method_cfg = getattr(cfg, key)
+        if knowledge:
+            method_cfg = dataclasses.replace(method_cfg, knowledge=knowledge)
         torch.manual_seed(0)
-        unlearned = TASK.methods[name].unlearn(original, prepared.data, getattr(cfg, name), ctx)
+        unlearned = TASK.methods[key].unlearn(original, prepared.data, method_cfg, ctx)
         out[name] = TASK.evaluate(unlearned, prepared.data, ctx)
     return out
 
 
+@functools.cache
+def measured(dataset: str, forget: str) -> dict[str, dict]:
+    return results(dataset, forget, ("retrain", "ft", "d2d", "d2d:feature"))
+
+
 @pytest.fixture(scope="module")
 def random_nodes() -> dict[str, dict]:
-    return results("sbm", "random:10%", ("retrain", "ft", "d2d"))
+    return measured("sbm", "random:10%")
 
 
 @pytest.fixture(scope="module")
 def class_nodes() -> dict[str, dict]:
-    return results("sbm", "class:2", ("retrain", "d2d"))
+    return measured("sbm", "class:2")
 
 
 def gap(r: dict[str, dict], method: str, key: str) -> float:
@@ -78,14 +91,40 @@ def test_forget_specs_are_checked(tmp_path) -> None:
 
 
 def test_d2d_loss_matches_hand_computation() -> None:
-    student = torch.log(torch.tensor([[0.5, 0.5], [0.25, 0.75]]))
-    preserver = torch.tensor([[1.0, 0.0], [0.5, 0.5]])
-    destroyer = torch.tensor([[0.5, 0.5], [0.5, 0.5]])
+    student = [torch.log(torch.tensor([[0.5, 0.5], [0.25, 0.75]]))]
+    preserver = [torch.tensor([[1.0, 0.0], [0.5, 0.5]])]
+    destroyer = [torch.tensor([[0.5, 0.5], [0.5, 0.5]])]
     retain, forget = torch.tensor([True, False]), torch.tensor([False, True])
     # KL([1,0] || [.5,.5]) = log 2; KL([.5,.5] || [.25,.75]) = .5 log(.5/.25) + .5 log(.5/.75)
     kl_f = 0.5 * torch.log(torch.tensor(2.0)) + 0.5 * torch.log(torch.tensor(2 / 3))
     expected = 0.3 * torch.log(torch.tensor(2.0)) + 0.7 * kl_f
-    assert torch.isclose(d2d_loss(student, preserver, destroyer, retain, forget, alpha=0.3), expected)
+    loss = d2d_loss(student, preserver, destroyer, retain, forget, alpha=0.3, kind="response")
+    assert torch.isclose(loss, expected)
+
+
+def test_d2d_feature_loss_matches_hand_computation() -> None:
+    """Squared error summed over every layer, node and dimension; retained nodes against the preserver."""
+    student = [torch.tensor([[1.0, 2.0], [0.0, 0.0], [3.0, 3.0]]), torch.tensor([[1.0], [1.0], [2.0]])]
+    preserver = [torch.tensor([[0.0, 2.0], [9.0, 9.0], [3.0, 1.0]]), torch.tensor([[1.0], [9.0], [0.0]])]
+    destroyer = [torch.tensor([[9.0, 9.0], [1.0, -1.0], [9.0, 9.0]]), torch.tensor([[9.0], [4.0], [9.0]])]
+    retain, forget = torch.tensor([True, False, True]), torch.tensor([False, True, False])
+    keep = (1 + 4) + (0 + 4)  # nodes 0 and 2: layer 1, then layer 2
+    drop = 2 + 9  # node 1: layer 1, then layer 2
+    loss = d2d_loss(student, preserver, destroyer, retain, forget, alpha=0.25, kind="feature")
+    assert torch.isclose(loss, torch.tensor(0.25 * keep + 0.75 * drop))
+
+
+def test_gcn_embeddings_end_in_the_logits() -> None:
+    data = build("karate", "class:3").data
+    model = build("karate", "class:3").make_model().eval()
+    hidden, logits = model.embeddings(data.x, data.edge_index)
+    assert hidden.shape == (34, 64) and (hidden < 0).any()  # before the ReLU
+    assert torch.equal(logits, model(data.x, data.edge_index)) and logits.shape == (34, 4)
+
+
+def test_d2d_config_is_checked() -> None:
+    with pytest.raises(EraseError, match="d2d.knowledge must be one of"):
+        D2DConfig(knowledge="logits")
 
 
 def test_sbm_forgetting_is_measurable(random_nodes) -> None:
@@ -101,23 +140,40 @@ def test_d2d_forgets_the_nodes(random_nodes) -> None:
     assert random_nodes["d2d"]["erased"]["mia_efficacy"] > random_nodes["original"]["erased"]["mia_efficacy"] + 40
 
 
-@pytest.mark.xfail(strict=True, reason="measured: D2D overshoots random forgetting (forget acc 37 vs retrain 68, "
-                                       "MIA 97 vs 43) and loses 6 points of RA")
-def test_d2d_meets_the_bar_on_random_nodes(random_nodes) -> None:
-    assert gap(random_nodes, "d2d", "erased/forget_acc") <= 10
-    assert gap(random_nodes, "d2d", "erased/mia_efficacy") <= 10
-    assert gap(random_nodes, "d2d", "retained/ra") <= 3
-
-
 def test_d2d_forgets_a_class_like_retrain(class_nodes) -> None:
     assert gap(class_nodes, "d2d", "erased/forget_acc") <= 10
     assert gap(class_nodes, "d2d", "erased/mia_efficacy") <= 10
     assert gap(class_nodes, "d2d", "erased/forget_test_acc") <= 10
 
 
-@pytest.mark.xfail(strict=True, reason="measured: after class forgetting D2D's RA is 91 vs retrain's 98")
-def test_d2d_keeps_retained_accuracy_on_class_forgetting(class_nodes) -> None:
-    assert gap(class_nodes, "d2d", "retained/ra") <= 3
+BAR_MISSES = {  # measured, seed 0 (retrain's value second); the reason of each strict xfail
+    ("sbm", "random:10%", "d2d"): "forget acc 37 vs 68, MIA 97 vs 43, RA 91 vs 97: the random destroyer drives the "
+                                  "forgotten nodes to chance, where retrain generalises to them",
+    ("sbm", "random:10%", "d2d:feature"): "forget acc 87 vs 68, MIA 16 vs 43 (RA 96 vs 97 holds): the summed MSE "
+                                          "over 675 retained against 75 forgotten nodes lets the preserver win",
+    ("sbm", "class:2", "d2d"): "the class is forgotten like retrain's (acc 7 vs 0, MIA 100 vs 100) but RA 91 vs 98",
+    ("sbm", "class:2", "d2d:feature"): "forget acc 44 vs 0, MIA 83 vs 100, RA 94 vs 98",
+    ("karate", "random:10%", "d2d"): "2 forgotten nodes: forget acc 50 vs 100, MIA 100 vs 0",
+    ("karate", "random:10%", "d2d:feature"): "2 forgotten nodes: MIA 50 vs 0 (forget acc and RA hold)",
+}
+
+
+def bar_case(dataset: str, forget: str, method: str):
+    reason = BAR_MISSES.get((dataset, forget, method))
+    marks = [pytest.mark.xfail(strict=True, reason=f"measured: {reason}")] if reason else []
+    return pytest.param(dataset, forget, method, marks=marks, id=f"{dataset}-{forget}-{method}")
+
+
+@pytest.mark.parametrize(("dataset", "forget", "method"), [
+    bar_case(dataset, forget, method)
+    for dataset, forget in (("sbm", "random:10%"), ("sbm", "class:2"), ("karate", "random:10%"), ("karate", "class:3"))
+    for method in ("d2d", "d2d:feature")])
+def test_d2d_meets_the_bar(dataset: str, forget: str, method: str) -> None:
+    """Issue 7: forgotten nodes' accuracy and MIA-efficacy within 10 points of retrain's, RA within 3."""
+    r = measured(dataset, forget)
+    assert gap(r, method, "erased/forget_acc") <= 10
+    assert gap(r, method, "erased/mia_efficacy") <= 10
+    assert gap(r, method, "retained/ra") <= 3
 
 
 def test_cli_compare_all_on_karate(tmp_path, capsys) -> None:

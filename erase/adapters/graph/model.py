@@ -19,7 +19,12 @@ class GCN(nn.Module):
         self.conv2 = GCNConv(hidden, num_classes)
         self.dropout = dropout
 
+    def embeddings(self, x: torch.Tensor, edge_index: torch.Tensor) -> list[torch.Tensor]:
+        """Every layer's node embeddings before its activation, [N, hidden] and the logits [N, C] (GNNDelete's and
+        OpenGU's `return_all_emb=True`)."""
+        h1 = self.conv1(x, edge_index)  # [N, hidden]
+        h = F.dropout(F.relu(h1), self.dropout, self.training)
+        return [h1, self.conv2(h, edge_index)]
+
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.conv1(x, edge_index))  # [N, hidden]
-        h = F.dropout(h, self.dropout, self.training)
-        return self.conv2(h, edge_index)  # [N, C]
+        return self.embeddings(x, edge_index)[-1]  # [N, C]
