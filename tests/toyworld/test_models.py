@@ -37,13 +37,8 @@ def clip_accuracy():
     return quality.clip_zero_shot(CLIPModel.from_pretrained(folder), CLIPTokenizer.from_pretrained(folder))
 
 
-KNOWN_CLIP_GAPS = {"smile": "toy-clip v1 scores 0.51 on smile", "identity": "toy-clip v1 scores 0.84 on identity"}
-
-
 @pytest.mark.parametrize("head", ["subject", *PERSON_ATTRIBUTES, "identity", "style", "context"])
-def test_clip_zero_shot_meets_the_bars(head, clip_accuracy, request):
-    if head in KNOWN_CLIP_GAPS:  # strict: passing again fails the test, so the mark must then go
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_CLIP_GAPS[head] + "; retrain pending"))
+def test_clip_zero_shot_meets_the_bars(head, clip_accuracy):
     assert clip_accuracy[head] >= (0.90 if head == "subject" else 0.85), clip_accuracy
 
 
