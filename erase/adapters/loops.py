@@ -111,6 +111,12 @@ def loader_of(dataset: Dataset, like: DataLoader, shuffle: bool = True, seed: in
                       generator=torch.Generator().manual_seed(seed))
 
 
+def rebatched(loader: DataLoader, batch_size: int, seed: int = 0) -> DataLoader:
+    """`loader`'s dataset at another batch size (a method's own official batch size), shuffled with a seed."""
+    return DataLoader(loader.dataset, batch_size=batch_size, shuffle=True,
+                      generator=torch.Generator().manual_seed(seed))
+
+
 def train_loader(data: UnlearnData, seed: int) -> DataLoader:
     """retain ∪ forget: the original training set."""
     return loader_of(ConcatDataset([data.retain.dataset, data.forget.dataset]), data.retain, seed=seed)

@@ -8,6 +8,9 @@ Matching"; MadryLab).
 2. Oracle matching: fine-tune the whole model so its logits match the predicted ones (MSE) on the forget set and
    a random share of the retain set, as OM does with oracle outputs.
 Defaults of step 2 are ours (the paper tunes epochs and lr per dataset); the ridge gamma as ACU's.
+Known gap: this datamodel is degenerate. The logits are exactly linear in the last-layer representations (they
+are the head's output), so the ridge fit reproduces the head with ~0 residuals and removing the forget rows
+(W' = W + R' Phi_f^T (Phi_f W - Y_f)) predicts ~no change: DMM then matches the original's own outputs.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A student (the original) and a frozen teacher (a copy of it). Each epoch: while 
 pass over D_f (loss = -KL(teacher || student) at temperature kd_T); then a min-step pass over D_r
 (loss = gamma CE + alpha KL). KL is RepDistiller's `DistillKL`: summed, x T^2, / batch. SGD with momentum and
 weight decay; lr decays by `lr_decay_rate` after each epoch in `lr_decay_epochs` (`sgda_adjust_learning_rate`).
-The official forget/retain batch sizes (32 / 128) are the loaders' batch size here.
+The forget and retain passes use the notebook's loaders' batch sizes (512 and 256; its `del_batch_size` 32 and
+`sgda_batch_size` 128 are set but unused), which the toy preset scales with the data like every other batch size.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from erase.adapters.api import Context, UnlearnData
-from erase.adapters.loops import fit, frozen_copy, sgd
+from erase.adapters.loops import fit, frozen_copy, rebatched, sgd
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class SCRUBConfig:
     kd_T: float = 4.0  # notebook: args.kd_T = 4
     lr_decay_epochs: tuple[int, ...] = (3, 5, 9)  # notebook: args.lr_decay_epochs
     lr_decay_rate: float = 0.1  # notebook: args.lr_decay_rate
+    forget_batch_size: int = 512  # notebook: forget_loader = replace_loader_dataset(..., batch_size=512)
+    retain_batch_size: int = 256  # notebook: retain_loader = replace_loader_dataset(..., batch_size=256)
 
 
 def distill_kl(student: torch.Tensor, teacher: torch.Tensor, t: float) -> torch.Tensor:
@@ -47,10 +50,12 @@ def unlearn(model: nn.Module, data: UnlearnData, cfg: SCRUBConfig, ctx: Context)
         out = m(x)
         return cfg.gamma * F.cross_entropy(out, y) + cfg.alpha * distill_kl(out, teacher(x), cfg.kd_T)
 
+    forget = rebatched(data.forget, cfg.forget_batch_size, ctx.seed)
+    retain = rebatched(data.retain, cfg.retain_batch_size, ctx.seed)
     for epoch in range(1, cfg.epochs + 1):
         for group in optimizer.param_groups:
             group["lr"] = cfg.lr * cfg.lr_decay_rate ** sum(epoch > e for e in cfg.lr_decay_epochs)
         if epoch <= cfg.msteps:
-            fit(model, data.forget, max_loss, optimizer, 1, ctx, desc="SCRUB max")
-        fit(model, data.retain, min_loss, optimizer, 1, ctx, desc="SCRUB min")
+            fit(model, forget, max_loss, optimizer, 1, ctx, desc="SCRUB max")
+        fit(model, retain, min_loss, optimizer, 1, ctx, desc="SCRUB min")
     return model

@@ -14,13 +14,14 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from erase.adapters.api import Context, UnlearnData
-from erase.adapters.loops import LossFn, batch_grads, task_loss, train_loader
+from erase.adapters.loops import LossFn, batch_grads, rebatched, task_loss, train_loader
 
 
 @dataclass(frozen=True)
 class SSDConfig:
     alpha: float = 10.0  # official forget_*_main.py: "selection_weighting": 10 * model_size_scaler (1 for ResNet18)
     dampening: float = 1.0  # official forget_*_main.py: "dampening_constant": 1 (lambda)
+    batch_size: int = 64  # official forget_*_main.py: -b default 64 (the importances are means over batches)
 
 
 def importance(model: nn.Module, loader: DataLoader, loss: LossFn, device: str) -> dict[str, torch.Tensor]:
@@ -45,7 +46,7 @@ def dampen(model: nn.Module, full: dict[str, torch.Tensor], forget: dict[str, to
 
 def unlearn(model: nn.Module, data: UnlearnData, cfg: SSDConfig, ctx: Context) -> nn.Module:
     loss = task_loss(data.num_classes)
-    forget = importance(model, data.forget, loss, ctx.device)
-    full = importance(model, train_loader(data, ctx.seed), loss, ctx.device)
+    forget = importance(model, rebatched(data.forget, cfg.batch_size, ctx.seed), loss, ctx.device)
+    full = importance(model, rebatched(train_loader(data, ctx.seed), cfg.batch_size, ctx.seed), loss, ctx.device)
     dampen(model, full, forget, cfg.alpha, cfg.dampening)
     return model
