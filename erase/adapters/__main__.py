@@ -15,8 +15,17 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m erase.adapters", description=__doc__)
     p.add_argument("--task", default="classifier", help="classifier (default), regression, graph or recommender")
     p.add_argument("--dataset", help="the task's dataset (default: its first; classifier: digits)")
-    p.add_argument("--forget", default="class:3",
-                   help="what to forget: class:3, random:10%%, indices:FILE, range:LOW-HIGH (regression), ...")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--forget", default="class:3",
+                      help="what to forget: class:3, random:10%%, indices:FILE, range:LOW-HIGH (regression), ...")
+    what.add_argument("--corrective", metavar="KIND:FRACTION",
+                      help="corrective mode (classifier): manipulate a fraction of the training set, poison:2%% "
+                           "(trigger patch, label 0) or confuse:0.1 (swap labels of classes 3 and 5), train on it, "
+                           "unlearn the known part (--known)")
+    p.add_argument("--known", default="1", metavar="FRACTIONS",
+                   help="with --corrective: fractions of the manipulated samples known, e.g. 0.1,0.5,1 (default 1)")
+    p.add_argument("--klom", type=int, default=0, metavar="N",
+                   help="classifier: KLoM against retrain over N seeds of every model (costs N runs; default off)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--method", help="one method (default ssd for classifiers); retrain runs too, as reference")
     group.add_argument("--compare", metavar="METHODS", help="'all' or comma-separated methods, one table")
@@ -42,7 +51,8 @@ def main(argv=None) -> int:
         methods = (args.method or ("ssd" if args.task == "classifier" else "retrain"),)
     outcome = run(Job(task=args.task, dataset=args.dataset, forget=args.forget, methods=methods, out=args.out,
                       config_file=args.config, overrides=tuple(args.set), seed=args.seed, device=args.device,
-                      verbose=args.verbose, argv=tuple(sys.argv[1:] if argv is None else argv)))
+                      verbose=args.verbose, argv=tuple(sys.argv[1:] if argv is None else argv),
+                      corrective=args.corrective, known=args.known, klom=args.klom))
     print(outcome.table)
     print(f"report: {outcome.run.dir / 'report.html'}")
     return 0

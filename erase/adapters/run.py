@@ -7,6 +7,9 @@ metrics.json follows DESIGN.md's schema with `backend: "adapters"`, `concept`: t
 `task/dataset`, `before`: the original, `after`: the (last) method's result -- for `--compare`, the reference,
 retrain -- and these additions: `task`, `dataset`, `forget`, `reference`, and `methods`: name -> {erased,
 retained, runtime_s, gap} where `gap` is every metric minus retrain's.
+
+`Job.corrective` hands the whole run to the corrective mode (corrective.py); `Job.klom` adds KLoM over an
+ensemble of seeds to every model's metrics (ensemble.py).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import save_file
+from torch import nn
 from tqdm.auto import tqdm
 
 from erase.adapters.api import Context, ForgetSpec, Metrics, Task, parse_forget
@@ -49,6 +53,9 @@ class Job:
     argv: tuple[str, ...] = ()
     progress: bool = True  # a bar over the methods
     verbose: bool = False  # also each method's own bars
+    corrective: str | None = None  # e.g. "poison:0.1": the corrective mode instead of `forget` (corrective.py)
+    known: str = "1"  # corrective mode: the fractions of the manipulated samples known, e.g. "0.1,0.5,1"
+    klom: int = 0  # > 1: also KLoM over this many seeds of the original, retrain and every method (ensemble.py)
 
 
 def config_class(task: Task) -> type:
@@ -108,9 +115,17 @@ class Outcome:
 
 
 def run(job: Job) -> Outcome:
+    if job.corrective is not None:
+        from erase.adapters.corrective import run_corrective
+
+        return run_corrective(job)
     # 1. Check inputs.
     c = check(job)
     task = c.task
+    if job.klom:
+        from erase.adapters.ensemble import check_klom
+
+        check_klom(task, job.klom)
 
     # 2. Build the data (offline) and the original's architecture, seeded.
     prepared = task.datasets[c.dataset](c.forget, job.seed)
@@ -127,23 +142,21 @@ def run(job: Job) -> Outcome:
     original = task.train(original, prepared.data, ctx)
 
     # 4. Unlearn with each method, retrain first (the reference), each from a copy of the original.
-    models, runtimes = {}, {}
-    for name in tqdm(c.methods, desc="unlearn", disable=not job.progress):
-        method = task.methods[name]
-        torch.manual_seed(job.seed)
-        t0 = time.perf_counter()
-        models[name] = method.unlearn(copy.deepcopy(original), prepared.data, getattr(c.cfg, name), ctx).eval()
-        runtimes[name] = time.perf_counter() - t0
-        logger.info("%s: %.2f s", name, runtimes[name])
+    models, runtimes = unlearn_each(task, c.methods, original, prepared.data, c.cfg, ctx, job.progress)
 
-    # 5. Evaluate: the original and every method, against the retrained model.
+    # 5. Evaluate: the original and every method, against the retrained model; KLoM over seeds if asked.
     reference = models[task.reference]
     before = task.evaluate(original, prepared.data, ctx, reference=reference)
     results = {name: task.evaluate(m, prepared.data, ctx, reference=reference) for name, m in models.items()}
+    if job.klom:
+        from erase.adapters.ensemble import KLOM_KEYS, add_klom
+
+        add_klom(task, prepared, c.methods, c.cfg, ctx, job.klom, {"original": original, **models},
+                 {"original": before, **results}, job.progress)
+        task = dataclasses.replace(task, headline=(*task.headline, *KLOM_KEYS))
 
     # 6. Save the models (safetensors state dicts).
-    for name, m in models.items():
-        save_file({k: v.contiguous() for k, v in m.state_dict().items()}, run_.dir / f"{name}.safetensors")
+    save_models(models, run_.dir)
 
     # 7. Report.
     methods = {name: {**results[name], "runtime_s": round(runtimes[name], 3),
@@ -157,14 +170,39 @@ def run(job: Job) -> Outcome:
         "forget": str(c.forget), "reference": task.reference, "methods": methods,
     }
     header, rows = table_rows(task, before, methods)
+    title = f"{task.name}/{c.dataset}, forget {c.forget}: each metric (gap to {task.reference})"
+    return Outcome(run_, metrics, write_outputs(run_, metrics, title, header, rows))
+
+
+def unlearn_each(task: Task, names: tuple[str, ...], original: nn.Module, data: Any, cfg: Any, ctx: Context,
+                 progress: bool = True) -> tuple[dict[str, nn.Module], dict[str, float]]:
+    """Each method in `names` from its own copy of `original`, seeded with `ctx.seed`: the models in eval mode
+    and their run times in seconds."""
+    models, runtimes = {}, {}
+    for name in tqdm(names, desc="unlearn", disable=not progress):
+        torch.manual_seed(ctx.seed)
+        t0 = time.perf_counter()
+        models[name] = task.methods[name].unlearn(copy.deepcopy(original), data, getattr(cfg, name), ctx).eval()
+        runtimes[name] = time.perf_counter() - t0
+        logger.info("%s: %.2f s", name, runtimes[name])
+    return models, runtimes
+
+
+def save_models(models: dict[str, nn.Module], run_dir: Path) -> None:
+    """Each model's state dict as `<name>.safetensors` in the run directory."""
+    for name, m in models.items():
+        save_file({k: v.contiguous() for k, v in m.state_dict().items()}, run_dir / f"{name}.safetensors")
+
+
+def write_outputs(run_: Run, metrics: dict[str, Any], title: str, header: list[str], rows: list[list]) -> str:
+    """metrics.json, report.html (with the table under `title`) and table.md; returns the markdown table."""
     from erase.eval.report import write_metrics, write_report
 
     write_metrics(run_.dir, metrics)
-    title = f"{task.name}/{c.dataset}, forget {c.forget}: each metric (gap to {task.reference})"
     write_report(run_.dir, metrics, [], tables={title: (header, rows)})
     table = markdown(header, rows)
     (run_.dir / "table.md").write_text(table + "\n")
-    return Outcome(run_, metrics, table)
+    return table
 
 
 def forget_size(data: Any) -> int:
