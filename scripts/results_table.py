@@ -23,7 +23,7 @@ def adapter_rows(run: Path) -> list[str]:
     lines = [f"{m['model']}, forget {m['forget']} (seed {m['seed']}; gap to {m['reference']} in brackets):", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     ref = m["methods"][m["reference"]]
-    lines.append("| original | " + " | ".join(_gap(m["before"][g][k], ref[g][k]) for g, k in keys) + " | |")
+    lines.append("| original | " + " | ".join(_gap(m["before"][g][k], ref[g].get(k)) for g, k in keys) + " | |")
     for name, r in m["methods"].items():
         cells = [_gap(r[g].get(k), None if name == m["reference"] else ref[g].get(k)) for g, k in keys]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['runtime_s']:.2f} |")
