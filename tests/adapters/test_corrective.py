@@ -14,7 +14,8 @@ from erase.adapters.run import Job, run
 
 @pytest.fixture(scope="module")
 def poison(tmp_path_factory):
-    return run(Job(corrective="poison:2%", known="1,0.1", methods=("ssd",), out=tmp_path_factory.mktemp("poison"),
+    # 8% = 54 of the 674 training digits; at 2% (13 samples) the 1-pixel backdoor reaches only ~40% ASR
+    return run(Job(corrective="poison:8%", known="1,0.1", methods=("ssd",), out=tmp_path_factory.mktemp("poison"),
                    progress=False))
 
 
@@ -39,7 +40,7 @@ def test_poison_table_has_a_block_per_known_fraction(poison):
     assert rows == ["original", "retrain@0.1", "ssd@0.1", "retrain@1", "ssd@1"]
     assert poison.table.splitlines()[0].split("|")[2:6] == [" acc_corr ", " asr ", " manip_acc ", " acc_retain "]
     saved = json.loads((poison.run.dir / "metrics.json").read_text())
-    assert saved["corrective"] == {"manipulation": "poison", "fraction": 0.02, "manipulated": 27, "known": [0.1, 1.0]}
+    assert saved["corrective"] == {"manipulation": "poison", "fraction": 0.08, "manipulated": 54, "known": [0.1, 1.0]}
     assert (poison.run.dir / "ssd@0.1.safetensors").is_file() and (poison.run.dir / "report.html").is_file()
 
 
