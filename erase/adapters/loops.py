@@ -92,14 +92,15 @@ def fit(
 
 
 def train_model(model: nn.Module, loader: DataLoader, num_classes: int, ctx: Context, desc: str,
-                after_backward: Callable[[], None] | None = None) -> nn.Module:
-    """Train `model` on `loader` with the schedule `ctx.train` (the original's and retrain's recipe)."""
+                after_backward: Callable[[], None] | None = None, loss_fn: LossFn | None = None) -> nn.Module:
+    """Train `model` on `loader` with the schedule `ctx.train` (the original's and retrain's recipe); `loss_fn`
+    replaces the task loss (a method that trains its own original with an extra term)."""
     cfg: TrainConfig = ctx.train
     optimizer = optimizer_for(model.parameters(), cfg)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(
         optimizer, milestones=[round(f * cfg.epochs) for f in cfg.milestones], gamma=0.1)  # official: gamma 0.1
-    return fit(model.to(ctx.device), loader, task_loss(num_classes), optimizer, cfg.epochs, ctx, desc, scheduler,
-               after_backward=after_backward)
+    return fit(model.to(ctx.device), loader, loss_fn or task_loss(num_classes), optimizer, cfg.epochs, ctx, desc,
+               scheduler, after_backward=after_backward)
 
 
 # Data ------------------------------------------------------------------------
