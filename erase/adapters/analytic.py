@@ -1,7 +1,6 @@
 """Closed-form last layers: ridge regression on representations and its exact recursive-least-squares removal.
 
-Shared by ACU (which makes the removed solution the model's head) and DMM (which uses the removal as a cheap
-datamodel: the predicted change of the model's outputs once the forget set is gone).
+Used by ACU, which makes the removed solution the model's head.
 """
 
 from __future__ import annotations
