@@ -80,15 +80,15 @@ def _toy_concepts() -> dict[str, Concept]:
     for name, synonym in TOY_OBJECTS.items():
         concepts[name] = Concept(
             name, "object", "toy", prompts=(f"a photo of a {name}", f"a {name} in the city"),
-            paraphrases=(f"a picture of a {synonym}", f"a sketch of a {name}"), implicit=(),
+            paraphrases=(f"a picture of {'an' if synonym[0] in 'aeiou' else 'a'} {synonym}", f"a sketch of a {name}"),
+            implicit=(),
             neutral=("a photo of a person",), anchor="a photo", retain=_toy_retain(name),
             detector=Detector("toy", "subject", name))
     for name, (phrase, synonym) in TOY_STYLES.items():
         concepts[name] = Concept(
             name, "style", "toy", prompts=(f"{phrase} a person", f"{phrase} a house", f"{phrase} a tree"),
             paraphrases=(f"{synonym} a person", f"{synonym} a boat"), implicit=(),
-            neutral=("a photo of a person", "a photo of a house"), anchor="a photo of a person",
-            retain=_toy_retain(name),
+            neutral=("a photo of a person", "a photo of a house"), anchor="a photo", retain=_toy_retain(name),
             detector=Detector("toy", "style", name.removesuffix("-art")))
     for name in TOY_IDENTITIES:
         title = name.capitalize()

@@ -90,28 +90,22 @@ def tiny_pipeline_dir(tmp_path_factory):
     return path
 
 
-def _erase_run(tmp_path_factory, method: str, concept: str = "nudity") -> dict:
-    """One run of the main job on the shipped toy SD with the method's toy preset; its metrics.json."""
+@pytest.fixture(scope="session")
+def erased(tmp_path_factory):
+    """`erased(method, concept)`: one run of the main job on the shipped toy SD with the method's toy preset
+    (once per session for each pair); its metrics.json plus the run directory as "dir"."""
     import json
 
     from erase.diffusion.__main__ import main
 
-    out = tmp_path_factory.mktemp(f"{method}-{concept}")
-    assert main(["--method", method, "--concept", concept, "--out", str(out)]) == 0
-    run_dir = next(out.iterdir())
-    return {"dir": run_dir, **json.loads((run_dir / "metrics.json").read_text())}
+    runs = {}
 
+    def run(method: str, concept: str) -> dict:
+        if (method, concept) not in runs:
+            out = tmp_path_factory.mktemp(f"{method}-{concept}")
+            assert main(["--method", method, "--concept", concept, "--out", str(out)]) == 0
+            run_dir = next(out.iterdir())
+            runs[method, concept] = {"dir": run_dir, **json.loads((run_dir / "metrics.json").read_text())}
+        return runs[method, concept]
 
-@pytest.fixture(scope="session")
-def esd_nudity(tmp_path_factory):
-    return _erase_run(tmp_path_factory, "esd")
-
-
-@pytest.fixture(scope="session")
-def advunlearn_nudity(tmp_path_factory):
-    return _erase_run(tmp_path_factory, "advunlearn")
-
-
-@pytest.fixture(scope="session")
-def doco_nudity(tmp_path_factory):
-    return _erase_run(tmp_path_factory, "doco")
+    return run

@@ -33,12 +33,13 @@ from erase.parallel import process_state
 from erase.runs import Run
 from erase.training import Loop, fit
 
-TrainMethod = Literal["esd-x", "esd-u", "esd-all", "esd-x-strict"]
+TrainMethod = Literal["auto", "esd-x", "esd-u", "esd-all", "esd-x-strict"]
 
 
 @dataclass(frozen=True)
 class ESDConfig:
-    train_method: TrainMethod = "esd-u"  # the paper erases nudity and objects with ESD-u, artists with ESD-x (§4)
+    # auto: the paper's choice (§4): ESD-x for styles, ESD-u for nudity, objects and the rest
+    train_method: TrainMethod = "auto"
     iterations: int = 1000  # CompVis train-esd.py
     lr: float = 1e-5  # CompVis train-esd.py
     negative_guidance: float = 1.0  # eta; CompVis train-esd.py
@@ -100,7 +101,8 @@ def erase(pipe, concept: Concept, cfg: ESDConfig, run: Run):
     """Fine-tune `pipe.unet` in place so that it no longer draws `concept`; returns the pipeline."""
     # 1. Frozen copy, trainable parameters, prompt embeddings.
     frozen = frozen_copy(pipe.unet)
-    params = trainable_parameters(pipe.unet, cfg.train_method)
+    method = cfg.train_method if cfg.train_method != "auto" else "esd-x" if concept.category == "style" else "esd-u"
+    params = trainable_parameters(pipe.unet, method)
     pipe.unet.requires_grad_(False)
     for p in params:
         p.requires_grad_(True)
@@ -121,7 +123,7 @@ def erase(pipe, concept: Concept, cfg: ESDConfig, run: Run):
 
     optimizer = torch.optim.Adam(params, lr=cfg.lr)
     fit({"unet": pipe.unet}, {"optimizer": optimizer}, step_fn,
-        Loop(steps=cfg.iterations, checkpoint_every=cfg.checkpoint_every), run, desc=f"ESD ({cfg.train_method})")
+        Loop(steps=cfg.iterations, checkpoint_every=cfg.checkpoint_every), run, desc=f"ESD ({method})")
     pipe.unet.requires_grad_(False).eval()
     return pipe
 
