@@ -45,6 +45,7 @@ from erase.errors import EraseError
 logger = logging.getLogger(__name__)
 
 HASHED_SUFFIXES = (".safetensors", ".json", ".txt")
+UNHASHED = {"quality.json", "train_seconds.txt"}  # a toy model card's measurements, rewritten by `evaluate`
 STRUCTURE_KEY = "erase.structure"  # safetensors metadata key holding a state's JSON skeleton
 _STATE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _RESERVED_NAMES = ("rng", "state")
@@ -232,7 +233,7 @@ def model_hash(path: Path) -> str:
     if not path.exists():
         raise EraseError(f"cannot hash model: no file or folder at {path}")
     files = [path] if path.is_file() else sorted(
-        (p for p in path.rglob("*") if p.is_file() and p.suffix in HASHED_SUFFIXES),
+        (p for p in path.rglob("*") if p.is_file() and p.suffix in HASHED_SUFFIXES and p.name not in UNHASHED),
         key=lambda p: p.relative_to(path).as_posix(),
     )
     digest = hashlib.sha256()

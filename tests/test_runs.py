@@ -49,6 +49,7 @@ def test_model_hash_tracks_weights_and_names(tmp_path):
     before = model_hash(tmp_path)
     assert len(before) == 16
     (tmp_path / "notes.bin").write_bytes(b"changed")
+    (tmp_path / "quality.json").write_text("{}")  # a card's measurements are not the model
     assert model_hash(tmp_path) == before
     (tmp_path / "unet" / "w.safetensors").write_bytes(b"abd")
     assert model_hash(tmp_path) != before
