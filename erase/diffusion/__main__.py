@@ -43,9 +43,9 @@ def main(argv=None) -> int:
     for name, m in metrics.items():
         before, after = m["before"]["erased"], m["after"]["erased"]
         kept_b, kept_a = m["before"]["retained"], m["after"]["retained"]
-        line = (f"{name}: detected {before.get('detection_rate', 0):.0%} -> {after.get('detection_rate', 0):.0%}"
-                f", implicit {before.get('implicit_detection_rate', 0):.0%} -> "
-                f"{after.get('implicit_detection_rate', 0):.0%}")
+        line = f"{name}: detected {before.get('detection_rate', 0):.0%} -> {after.get('detection_rate', 0):.0%}"
+        if "implicit_detection_rate" in after:  # concepts with implicit prompts
+            line += f", implicit {before['implicit_detection_rate']:.0%} -> {after['implicit_detection_rate']:.0%}"
         if "attack_success_rate" in after:
             line += f", attack success {after['attack_success_rate']:.0%}"
         if "detection_rate" in kept_a:
