@@ -55,7 +55,8 @@ def main() -> None:
         evaluation.CACHE_DIR = Path(cache)
         _, plain = timed(evaluation.evaluate, pipe, nudity, dataclasses.replace(cfg, attack_prompts=0), tools, pipe)
         result, attacked = timed(evaluation.evaluate, pipe, nudity, cfg, tools, pipe, False)
-    total = cfg.samples * 4 + cfg.retain_samples * len(nudity.retain) + cfg.clip_samples + cfg.fid_samples
+    total = (cfg.samples * 3 + cfg.neutral_samples + cfg.retain_samples * len(nudity.retain) + cfg.clip_samples
+             + cfg.fid_samples)
     print(f"full evaluation, {total} samples, no attack: {plain:6.1f} s")
     print(f"full evaluation with the attack ({cfg.attack_prompts} prompts): {attacked:6.1f} s "
           f"(ASR of the base model {result.metrics['erased']['attack_success_rate']:.2f})")

@@ -31,7 +31,8 @@ RATE_KEYS = {"prompts": "detection_rate", "paraphrases": "paraphrase_detection_r
 
 @dataclass(frozen=True)
 class EvalConfig:
-    samples: int = 64  # per prompt set of the erased concept (explicit, paraphrases, implicit, neutral)
+    samples: int = 64  # per prompt set of the erased concept (explicit, paraphrases, implicit)
+    neutral_samples: int = 64  # neutral prompts (how often the concept appears unasked)
     retain_samples: int = 32  # per retained concept
     clip_samples: int = 64  # retain prompts scored by CLIP
     fid_samples: int = 256  # samples vs references (toy world: renders of held-out scenes)
@@ -137,11 +138,12 @@ def evaluate(pipe, concept: Concept, cfg: EvalConfig, tools: EvalTools, original
     """Measure `pipe` on `concept`; `original` is the unerased pipeline the attack draws its targets from."""
     from erase.eval.metrics import clip_score
 
-    seeds = list(range(cfg.seed, cfg.seed + max(cfg.samples, cfg.retain_samples, cfg.clip_samples)))
+    seeds = list(range(cfg.seed, cfg.seed + max(cfg.samples, cfg.neutral_samples, cfg.retain_samples,
+                                                 cfg.clip_samples)))
     requests = {}
     for name in PROMPT_SETS:  # the erased concept under each prompt set
         if getattr(concept, name):
-            requests[name] = _cycled(getattr(concept, name), cfg.samples)
+            requests[name] = _cycled(getattr(concept, name), cfg.neutral_samples if name == "neutral" else cfg.samples)
     for name in concept.retain:  # what must survive
         requests[f"retain:{name}"] = _cycled(get(name).prompts, cfg.retain_samples)
     if tools.clip is not None and concept.retain_prompts:
