@@ -22,10 +22,6 @@ def process_state():
     return PartialState(cpu=not torch.cuda.is_available())
 
 
-def world_size() -> int:
-    return process_state().num_processes
-
-
 def is_main_process() -> bool:
     return process_state().is_main_process
 

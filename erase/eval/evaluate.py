@@ -9,9 +9,9 @@ by the model's hash, so the base model is generated once per prompt set and seed
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import numpy as np
 from erase.concepts import Concept, get
 from erase.eval.attacks import AttackOutcome, UnlearnDiffAtkConfig, unlearndiffatk
 from erase.eval.sampling import SamplerConfig, generate
+from erase.runs import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 CACHE_DIR = Path.home() / ".cache" / "erase" / "samples"
@@ -122,15 +123,10 @@ def _sample_all(pipe, requests: dict[str, tuple[list[str], list[int]]], sampler:
                               strict=True):
             images[name] = part
             if use_cache:
-                _save_atomic(paths[name], part)
+                buffer = io.BytesIO()
+                np.save(buffer, part)
+                atomic_write_bytes(paths[name], buffer.getvalue())
     return images
-
-
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")  # processes of one launch may race here
-    np.save(tmp, array)
-    tmp.replace(path)
 
 
 def evaluate(pipe, concept: Concept, cfg: EvalConfig, tools: EvalTools, original=None,
