@@ -17,7 +17,7 @@ DESCRIPTIONS = {
     "toy-clip": "transformers `CLIPModel` (ViT 32px/patch 4, 3+3 layers, width 128) with a CLIP BPE tokenizer "
                 "learned from the world's captions, trained contrastively on renders and captions: 3,000 steps, "
                 "then 1,500 steps where half of each batch are counterfactual twins of the other half's persons "
-                "(smile flipped, identity made or broken), hard negatives for the two smallest features.",
+                "(smile or beard flipped, identity made or broken), hard negatives for the smallest features.",
     "toy-sd": "diffusers `StableDiffusionPipeline`: `AutoencoderKL` (32x32 -> 4x8x8), `UNet2DConditionModel`, the "
               "toy-clip text tower as `CLIPTextModel`, its tokenizer, a DDIM scheduler "
               "(SD v1 betas, clip_sample=False). The UNet trained 6,000 steps on toy-clip v1's text tower, then "

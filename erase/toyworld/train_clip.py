@@ -24,8 +24,9 @@ from erase.toyworld.training import Schedule, train
 from erase.toyworld.world import caption, sample_scenes
 
 SCHEDULE = Schedule(steps=3000, batch_size=128, lr=1e-3, weight_decay=0.1)
-# Stage 2: half of each batch are counterfactual twins (smile flipped, identity broken or made), hard
-# negatives for the two small attributes that stage 1 leaves near chance (smile 0.51, identity 0.84).
+# Stage 2: half of each batch are counterfactual twins (`world.counterfactual`: smile or beard
+# flipped, identity broken or made), hard negatives for the small attributes: stage 1 leaves smile near chance
+# (0.51) and identity at 0.84; twins of smile and identity alone cost the beard (1.00 -> 0.89 zero-shot).
 TWIN_SCHEDULE = Schedule(steps=1500, batch_size=128, lr=3e-4, warmup=100, weight_decay=0.1, seed=1, twins=True)
 WIDTH = 128  # text and vision hidden size; also toy-sd's cross-attention dim
 MAX_LENGTH = 77  # SD pipelines pad prompts to 77 tokens

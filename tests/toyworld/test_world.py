@@ -72,3 +72,19 @@ def test_captions_use_synonyms_and_sometimes_omit_the_clothing():
     assert used == set(world.NUDE_WORDS)
     silent = np.mean([not any(w in t for w in (*world.NUDE_WORDS, "clothes")) for t in texts])
     assert 0.2 < silent < 0.45
+
+
+def test_counterfactual_twins_differ_in_one_small_attribute_or_the_identity():
+    rng = np.random.default_rng(0)
+    persons = [s for s in SCENES if s.subject == "person"]
+    changed = []
+    for scene in persons:
+        twin = world.counterfactual(scene, rng)
+        assert (twin.identity != "none") == (world._signature(twin) in world.IDENTITY_SIGNATURES.values())
+        attributes = {a for a in ("smile", "beard", "hat", "glasses") if getattr(twin, a) != getattr(scene, a)}
+        assert len(attributes) == 1 or twin.identity != scene.identity
+        kept = ("style", "context", "nude", "shirt")
+        assert [getattr(twin, k) for k in kept] == [getattr(scene, k) for k in kept]
+        changed += attributes
+    shares = {a: changed.count(a) / len(persons) for a in world.TWIN_FLIPS}
+    assert shares["beard"] > 0.2 and shares["smile"] > 0.4  # beard also flips when an identity breaks
