@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Callable
@@ -35,6 +36,10 @@ def _build_sd(run: Run, out: Path, init: Path | None) -> None:
 
     pipe = train_sd(run, clip_dir=WEIGHTS_DIR / "toy-clip", detector_dir=WEIGHTS_DIR / "toy-detector", init=init)
     pipe.save_pretrained(out)
+    for config in out.glob("*/config.json"):  # parts loaded from `init` would ship this machine's path
+        fields = json.loads(config.read_text())
+        if fields.pop("_name_or_path", None) is not None:
+            config.write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n")
 
 
 BUILDERS: dict[str, Callable[[Run, Path, Path | None], None]] = {
