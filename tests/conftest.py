@@ -4,6 +4,8 @@ the shipped toy weights instead)."""
 import contextlib
 import functools
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -109,3 +111,12 @@ def erased(tmp_path_factory):
         return runs[method, concept]
 
     return run
+
+
+def launch_two_processes(*command: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`accelerate launch --multi_gpu --num_processes 2 COMMAND` on CPU (gloo), one thread each; COMMAND is
+    `-m module args...` or `script args...`."""
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    return subprocess.run([*launch, *command], env=env, capture_output=True, text=True, timeout=timeout)

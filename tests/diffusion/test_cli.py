@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from erase.diffusion.__main__ import main
+from tests.conftest import launch_two_processes
 
 FAST = ["--set", "method.iterations=4", "--set", "method.ddim_steps=5", "--set", "eval.samples=4",
         "--set", "eval.retain_samples=2", "--set", "eval.clip_samples=4", "--set", "eval.fid_samples=8",
@@ -58,16 +59,10 @@ def _checkpoint_unet(run_dir):
 def test_accelerate_launch_trains_data_parallel_on_cpu(tiny_pipeline_dir, tmp_path):
     """Two processes over gloo: each draws its own samples, gradients are averaged, the weights stay equal;
     the first process writes the run, the second keeps its checkpoints in rank-1/."""
-    import os
-
     import torch
 
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "erase.diffusion"]
     args = ["--method", "esd", "--model", str(tiny_pipeline_dir), "--set", "method.checkpoint_every=2", *FAST]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    done = subprocess.run([*launch, *args, "--out", str(tmp_path / "two")], env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = launch_two_processes("-m", "erase.diffusion", *args, "--out", str(tmp_path / "two"))
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("report: ") == 1  # one process reports
     run_dir = next((tmp_path / "two").iterdir())

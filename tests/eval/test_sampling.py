@@ -58,19 +58,15 @@ np.save(f"{sys.argv[2]}/rank{state.process_index}-of-{state.num_processes}.npy",
 
 
 def test_accelerate_launch_splits_sampling_and_every_process_gets_every_image(tiny_pipeline_dir, tmp_path):
-    import os
-    import subprocess
-    import sys
-
     import numpy as np
     from diffusers import StableDiffusionPipeline
 
+    from tests.conftest import launch_two_processes
+
     script = tmp_path / "sharded.py"
     script.write_text(SHARDED)
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    subprocess.run([*launch, str(script), str(tiny_pipeline_dir), str(tmp_path)], check=True, env=env, timeout=300)
+    done = launch_two_processes(str(script), str(tiny_pipeline_dir), str(tmp_path), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
     ranks = [np.load(tmp_path / f"rank{r}-of-2.npy") for r in (0, 1)]
     pipe = StableDiffusionPipeline.from_pretrained(tiny_pipeline_dir, safety_checker=None)
     pipe.set_progress_bar_config(disable=True)
