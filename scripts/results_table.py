@@ -38,12 +38,13 @@ def _gap(value: float | None, ref: float | None) -> str:
 
 def rows(run_dirs: list[Path]) -> list[str]:
     header = ["concept", "method", *(f"{k} before→after" for k in ERASED),
-              *(f"retained {k} before→after" for k in RETAINED), "runtime (s)"]
+              *(f"retained {k} before→after" for k in RETAINED), "largest retained drop", "runtime (s)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for run in run_dirs:
         m = json.loads((run / "metrics.json").read_text())
         cells = [m["concept"], m["method"]]
         cells += [_pair(m, "erased", k) for k in ERASED] + [_pair(m, "retained", k) for k in RETAINED]
+        cells.append(_largest_drop(m["before"]["retained"]["concepts"], m["after"]["retained"]["concepts"]))
         lines.append("| " + " | ".join([*cells, f"{m['runtime_s']:.0f}"]) + " |")
     return lines
 
@@ -51,6 +52,11 @@ def rows(run_dirs: list[Path]) -> list[str]:
 def _pair(m: dict, group: str, key: str) -> str:
     before, after = m["before"][group].get(key), m["after"][group].get(key)
     return "" if before is None or after is None else f"{before:.2f} → {after:.2f}"
+
+
+def _largest_drop(before: dict[str, float], after: dict[str, float]) -> str:
+    name = min(before, key=lambda k: after[k] - before[k])
+    return f"{name} {after[name] - before[name]:+.2f}"
 
 
 def _backend(run: Path) -> str:
