@@ -27,7 +27,7 @@ from torch.utils.data import ConcatDataset, DataLoader, TensorDataset
 
 from erase.adapters.analytic import with_bias
 from erase.adapters.api import Context, UnlearnData
-from erase.adapters.loops import fit, loader_of, predict, rebatched, representations, tensors, train_loader
+from erase.adapters.loops import fit, loader_of, predict, rebatched, representations, tensors
 
 
 @dataclass(frozen=True)
@@ -40,23 +40,26 @@ class DMMConfig:
     batch_size: int = 512  # dm_matching: batch_size=512
 
 
-def head_inputs_and_probs(model: nn.Module, loader: DataLoader, device: str
-                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+HeadInputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def head_inputs_and_probs(model: nn.Module, loader: DataLoader, device: str) -> HeadInputs:
     """(phi with a bias column, softmax, labels, logits) over `loader`'s dataset, in float64."""
     logits, labels = predict(model, loader, device)
     phi = with_bias(representations(model, loader, device).double())
     return phi, logits.double().softmax(1), labels, logits.double()
 
 
-def removal_effect(model: nn.Module, data: UnlearnData, damping: float, device: str) -> torch.Tensor:
-    """The head-weight change (C, d+1) predicted by removing D_f: H^-1 times the sum of D_f's loss gradients."""
-    phi, p, _, _ = head_inputs_and_probs(model, train_loader(data, 0), device)
+def removal_effect(retain: HeadInputs, forget: HeadInputs, damping: float) -> torch.Tensor:
+    """The head-weight change (C, d+1) predicted by removing D_f: H^-1 (over D = D_r u D_f) times the sum of D_f's
+    loss gradients."""
+    phi, p = torch.cat([retain[0], forget[0]]), torch.cat([retain[1], forget[1]])
     n, d = phi.shape
     c = p.shape[1]
     curvature = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]  # (n, C, C): the softmax CE Hessian in logits
     hessian = ((phi[:, None, :] * curvature.reshape(n, c * c, 1)).reshape(n, -1).T @ phi)  # (C*C*d, d)
     hessian = hessian.reshape(c, c, d, d).permute(0, 2, 1, 3).reshape(c * d, c * d)
-    phi_f, p_f, y_f, _ = head_inputs_and_probs(model, data.forget, device)
+    phi_f, p_f, y_f, _ = forget
     grads = ((p_f - F.one_hot(y_f, c).double())[:, :, None] * phi_f[:, None, :]).sum(0).reshape(-1)
     return torch.linalg.solve(hessian + damping * torch.eye(c * d, dtype=hessian.dtype), grads).reshape(c, d)
 
@@ -64,12 +67,10 @@ def removal_effect(model: nn.Module, data: UnlearnData, damping: float, device: 
 def predicted_outputs(model: nn.Module, data: UnlearnData, damping: float, ctx: Context
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(x_r, target_r, x_f, target_f): inputs and the datamodel's predicted logits without D_f."""
-    delta = removal_effect(model, data, damping, ctx.device)
-    out = []
-    for loader in (data.retain, data.forget):
-        phi, _, _, logits = head_inputs_and_probs(model, loader, ctx.device)
-        out += [tensors(loader)[0], (logits + phi @ delta.T).float()]
-    return out[0], out[1], out[2], out[3]
+    retain, forget = (head_inputs_and_probs(model, loader, ctx.device) for loader in (data.retain, data.forget))
+    delta = removal_effect(retain, forget, damping)
+    predicted = [(logits + phi @ delta.T).float() for phi, _, _, logits in (retain, forget)]
+    return tensors(data.retain)[0], predicted[0], tensors(data.forget)[0], predicted[1]
 
 
 def unlearn(model: nn.Module, data: UnlearnData, cfg: DMMConfig, ctx: Context) -> nn.Module:

@@ -62,6 +62,13 @@ def trainable_parameters(unet, method: TrainMethod) -> list[torch.nn.Parameter]:
     return chosen
 
 
+def resolved_train_method(method: TrainMethod, concept: Concept) -> TrainMethod:
+    """`auto` is the paper's choice (§4): ESD-x for styles, ESD-u for everything else."""
+    if method != "auto":
+        return method
+    return "esd-x" if concept.category == "style" else "esd-u"
+
+
 def esd_target(e_0: torch.Tensor, e_p: torch.Tensor, eta: float) -> torch.Tensor:
     """The negatively guided noise the erased model must predict for the concept (ESD Eq. 2)."""
     return e_0 - eta * (e_p - e_0)
@@ -101,7 +108,7 @@ def erase(pipe, concept: Concept, cfg: ESDConfig, run: Run):
     """Fine-tune `pipe.unet` in place so that it no longer draws `concept`; returns the pipeline."""
     # 1. Frozen copy, trainable parameters, prompt embeddings.
     frozen = frozen_copy(pipe.unet)
-    method = cfg.train_method if cfg.train_method != "auto" else "esd-x" if concept.category == "style" else "esd-u"
+    method = resolved_train_method(cfg.train_method, concept)
     params = trainable_parameters(pipe.unet, method)
     pipe.unet.requires_grad_(False)
     for p in params:
