@@ -47,11 +47,16 @@ def denoise_until(unet, scheduler: DDIMScheduler, cond: torch.Tensor, uncond: to
 
 @torch.no_grad()
 def trajectory(unet, scheduler: DDIMScheduler, cond: torch.Tensor, uncond: torch.Tensor, latents: torch.Tensor,
-               guidance: float) -> torch.Tensor:
-    """Every intermediate x of a guided DDIM run: (steps, N, C, H, W), entry k = `denoise_until(..., stop=k)`."""
-    states = []
+               guidance: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every intermediate x of a guided DDIM run and the UNet's predictions there, each (steps, N, C, H, W):
+    x entry k = `denoise_until(..., stop=k)`, and (e_0, e_c) = `uncond_cond_eps` at it (the run computes them
+    to take its step)."""
+    states, uncond_eps, cond_eps = [], [], []
     with cached_text_projections(unet):
         for t in scheduler.timesteps:
+            e_0, e_c = uncond_cond_eps(unet, latents, t, cond, uncond)
             states.append(latents)
-            latents = guided_step(unet, scheduler, t, latents, cond, uncond, guidance)
-    return torch.stack(states)
+            uncond_eps.append(e_0)
+            cond_eps.append(e_c)
+            latents = scheduler.step(e_0 + guidance * (e_c - e_0), t, latents).prev_sample
+    return torch.stack(states), torch.stack(uncond_eps), torch.stack(cond_eps)

@@ -17,10 +17,13 @@ Defaults are the official script's and README's nudity command. Choices and devi
 - `--lr` is declared `int` in the official argparse (so any value given on the command line fails to
   parse): its default 1e-5 is used.
 - Speed (`faithful=False`, the default): the UNet is frozen, so x_t depends only on frozen parts. A pool
-  of `pool_size` guided DDIM trajectories per prompt (x_t at every step, with the frozen model's e_0
-  and e_p there) is computed once and every attack and unlearning step draws a random (trajectory, step)
-  from it, instead of re-running up to 50 guided steps for each of the 30 attack steps. `faithful=True`
-  re-samples exactly as the official code does; `benchmarks/bench_diffusion.py` compares both.
+  of guided DDIM trajectories (x_t at every step, with the frozen model's e_0 and e_p there, which the run
+  computes anyway) is built once: `pool_size` per concept prompt, `retain_pool_size` per retain prompt (the
+  retain list is long). Every attack and unlearning step draws a random (trajectory, step) from it, instead
+  of re-running up to 50 guided steps for each of the 30 attack steps. `faithful=True` re-samples exactly
+  as the official code does; `benchmarks/bench_diffusion.py` compares both.
+- Retain prompts are the concept's `retain_prompts`: 243 for toy concepts, as many as the official
+  `coco_object_retain.csv` has; for real ones the registry's 8 COCO prompts (pass a concept YAML for more).
 - x_t is predicted at the DDIM timestep it was drawn at (see esd.py).
 """
 
@@ -42,6 +45,7 @@ from erase.runs import Run, atomic_save_dir
 from erase.training import Loop, fit
 
 logger = logging.getLogger(__name__)
+POOL_BATCH = 64  # trajectories per UNet call while the pool is built
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ class AdvUnlearnConfig:
     retain_batch: int = 5  # --retain_batch
     retain_loss_w: float = 0.3  # README: --retain_train reg --retain_loss_w 0.3
     faithful: bool = False  # True: re-sample x_t every step as the official code does
-    pool_size: int = 16  # cached trajectories per prompt when not faithful
+    pool_size: int = 16  # cached trajectories per concept prompt when not faithful
+    retain_pool_size: int = 1  # per retain prompt: the official draws one x_t per drawn prompt of a list of 243
     checkpoint_every: int = 100
     seed: int = 0
 
@@ -85,26 +90,27 @@ def trainable_parameters(text_encoder, cfg: AdvUnlearnConfig) -> list[torch.nn.P
 class NoisySource:
     """(x_t, t, e_0, e_p) for a prompt: the frozen model's guided partial sample and its predictions there.
 
-    Faithful: drawn afresh each call. Pooled: looked up in `pool_size` precomputed trajectories.
+    Faithful: drawn afresh each call. Pooled: looked up in `per_prompt` precomputed trajectories per prompt.
     """
 
     def __init__(self, unet, scheduler_config, conds: torch.Tensor, uncond: torch.Tensor, cfg: AdvUnlearnConfig,
-                 shape: tuple[int, ...]):
+                 shape: tuple[int, ...], per_prompt: int):
         self.unet, self.conds, self.uncond, self.cfg = unet, conds, uncond, cfg
         self.sampler = PartialSampler(unet, scheduler_config, cfg.ddim_steps, cfg.start_guidance, shape)
-        self.pool = None if cfg.faithful else [self._trajectories(i, shape) for i in range(len(conds))]
+        self.pool = None if cfg.faithful else self._trajectories(per_prompt, shape)
 
     @torch.no_grad()
-    def _trajectories(self, index: int, shape) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        cond = self.conds[index : index + 1].expand(self.cfg.pool_size, -1, -1)
-        uncond = self.uncond.expand(self.cfg.pool_size, -1, -1)
-        noise = torch.randn((self.cfg.pool_size, *shape), generator=torch.Generator().manual_seed(
-            self.cfg.seed * 7919 + index)).to(cond.device)
-        scheduler = self.sampler.scheduler
-        states = trajectory(self.unet, scheduler, cond, uncond, noise, self.cfg.start_guidance)  # (S, P, C, H, W)
-        e_0, e_p = zip(*(uncond_cond_eps(self.unet, x, t, cond, uncond)
-                         for t, x in zip(scheduler.timesteps, states, strict=True)), strict=True)
-        return states, torch.stack(e_0), torch.stack(e_p)
+    def _trajectories(self, per_prompt: int, shape) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x, e_0 and e_p at every DDIM step of `per_prompt` runs per prompt, each (prompts, per_prompt, steps,
+        C, H, W); the runs go through the UNet `POOL_BATCH` at a time, whatever the prompt."""
+        noise = torch.cat([torch.randn((per_prompt, *shape), generator=torch.Generator().manual_seed(
+            self.cfg.seed * 7919 + index)) for index in range(len(self.conds))]).to(self.conds.device)
+        conds = self.conds.repeat_interleave(per_prompt, dim=0)
+        runs = [trajectory(self.unet, self.sampler.scheduler, conds[i : i + POOL_BATCH],
+                           self.uncond.expand(len(conds[i : i + POOL_BATCH]), -1, -1), noise[i : i + POOL_BATCH],
+                           self.cfg.start_guidance) for i in range(0, len(conds), POOL_BATCH)]
+        return tuple(torch.cat(parts, dim=1).transpose(0, 1).unflatten(0, (len(self.conds), per_prompt))
+                     for parts in zip(*runs, strict=True))
 
     @torch.no_grad()
     def draw(self, indices: list[int], rng: random.Random, stop: int | None = None):
@@ -117,10 +123,9 @@ class NoisySource:
             x, t = self.sampler.draw(cond, uncond, rng, stop)
             e_0, e_p = uncond_cond_eps(self.unet, x, t, cond, uncond)
             return x, t, e_0, e_p, stop
-        picks = [rng.randrange(self.cfg.pool_size) for _ in indices]
-        states, e_0, e_p = zip(*(tuple(a[stop, j] for a in self.pool[i]) for i, j in zip(indices, picks, strict=True)),
-                               strict=True)
-        return torch.stack(states), t, torch.stack(e_0), torch.stack(e_p), stop
+        picks = torch.tensor([rng.randrange(self.pool[0].shape[1]) for _ in indices])
+        x, e_0, e_p = (part[torch.tensor(indices), picks, stop] for part in self.pool)
+        return x, t, e_0, e_p, stop
 
 
 def erase(pipe, concept: Concept, cfg: AdvUnlearnConfig, run: Run):
@@ -133,14 +138,15 @@ def erase(pipe, concept: Concept, cfg: AdvUnlearnConfig, run: Run):
     encoder.requires_grad_(False)
     for p in params:
         p.requires_grad_(True)
-    prompts, retain = list(concept.prompts), list(concept.retain_prompts)
+    prompts, retain = list(concept.training_prompts), list(concept.retain_prompts)
     with torch.no_grad():
         conds = encode_prompts(pipe.tokenizer, original_encoder, prompts)
         retain_conds = encode_prompts(pipe.tokenizer, original_encoder, retain)
         uncond = encode_prompts(pipe.tokenizer, original_encoder, [""])
     shape = latent_shape(pipe)
-    concept_source = NoisySource(pipe.unet, pipe.scheduler.config, conds, uncond, cfg, shape)
-    retain_source = NoisySource(pipe.unet, pipe.scheduler.config, retain_conds, uncond, cfg, shape)
+    concept_source = NoisySource(pipe.unet, pipe.scheduler.config, conds, uncond, cfg, shape, cfg.pool_size)
+    retain_source = NoisySource(pipe.unet, pipe.scheduler.config, retain_conds, uncond, cfg, shape,
+                                cfg.retain_pool_size)
     prompt_ids, retain_ids = (pipe.tokenizer(p, padding="max_length", max_length=pipe.tokenizer.model_max_length,
                                              truncation=True, return_tensors="pt").input_ids.to(pipe.device)
                               for p in (prompts, retain))

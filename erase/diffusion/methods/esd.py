@@ -14,7 +14,8 @@ script's (the newer `esd_sd.py` centres it on e_0(x_t, c) instead); x_t is drawn
 predicted at the DDIM timestep it was drawn at, as `esd_sd.py` does (the CompVis script samples with the
 trained model and draws the DDPM timestep from a range that does not match x_t). Defaults are the paper's
 (§4, CompVis `train-esd.py`: 1000 iterations, lr 1e-5, eta 1). Each iteration uses one of the concept's
-explicit prompts at random, as AdvUnlearn does with several words.
+`training_prompts` at random (its words, like the official `--prompt nudity`; a concept without words uses
+its explicit prompts), as AdvUnlearn does with several words.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def erase(pipe, concept: Concept, cfg: ESDConfig, run: Run):
     for p in params:
         p.requires_grad_(True)
     with torch.no_grad():
-        conds = encode_prompts(pipe.tokenizer, pipe.text_encoder, list(concept.prompts))
+        conds = encode_prompts(pipe.tokenizer, pipe.text_encoder, list(concept.training_prompts))
         uncond = encode_prompts(pipe.tokenizer, pipe.text_encoder, [""])
     sampler = PartialSampler(frozen, pipe.scheduler.config, cfg.ddim_steps, cfg.start_guidance, latent_shape(pipe))
 

@@ -1,0 +1,29 @@
+"""The concept registry: what the methods train on and what they must keep."""
+
+import pytest
+
+from erase.concepts import RETAIN_PROMPT_COUNT, get
+
+
+def test_methods_train_on_the_official_word_for_real_concepts_and_on_sentences_in_the_toy_world():
+    assert get("real:nudity").training_prompts == ("nudity",)  # AdvUnlearn / ESD `--prompt nudity`
+    assert get("real:van-gogh").training_prompts == ("Van Gogh",)
+    assert get("nudity").training_prompts == get("nudity").prompts
+
+
+def test_a_concept_file_may_name_its_words(tmp_path):
+    path = tmp_path / "cat.yaml"
+    path.write_text("name: cat\nprompts: [a photo of a cat]\nwords: [cat]\n")
+    assert get(str(path)).training_prompts == ("cat",)
+    path.write_text("name: cat\nprompts: [a photo of a cat]\n")
+    assert get(str(path)).training_prompts == ("a photo of a cat",)
+
+
+@pytest.mark.parametrize(("name", "word"), [("nudity", "naked"), ("hat", "hat"), ("car", "car"), ("sketch", "sketch")])
+def test_toy_retain_prompts_cover_the_neighbours_then_the_world_without_the_concept(name, word):
+    concept = get(name)
+    prompts = concept.retain_prompts
+    assert len(set(prompts)) == len(prompts) == RETAIN_PROMPT_COUNT
+    neighbours = [get(other).prompts[0] for other in concept.retain]
+    assert list(prompts[: len(neighbours)]) == neighbours
+    assert not [p for p in prompts[len(neighbours):] if word in p.split()]
