@@ -21,7 +21,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="override one config value, e.g. --set method.iterations=100 (repeatable)")
     p.add_argument("--out", type=Path, default=Path("runs"), help="root of run directories")
     p.add_argument("--resume", type=Path, help="continue a killed run from its last checkpoint")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="the training's seed (method.seed, and torch's generator); evaluation seeds stay fixed")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     return p
 

@@ -90,6 +90,7 @@ def check(job: Job) -> None:
 
 def run(job: Job) -> tuple[Run, dict[str, Any]]:
     """Erase `job.concepts` one after another; returns the run and its metrics."""
+    from accelerate.utils import set_seed
     from diffusers import StableDiffusionPipeline
 
     from erase.hub import load_pretrained, resolve_model
@@ -109,12 +110,14 @@ def run(job: Job) -> tuple[Run, dict[str, Any]]:
         cfg = load_config(config_class(job.method), config_file=run_.dir / "config.yaml")
     else:
         cfg = resolve_config(job.method, model_family(pipe), job.config_file, job.overrides)
+        cfg = dataclasses.replace(cfg, method=dataclasses.replace(cfg.method, seed=job.seed))
         name = f"{job.method}-{'+'.join(c.name.replace(':', '-') for c in job.concepts)}"
         source = resolve_model(job.model)
         run_ = create_run(job.out, name, cfg, list(job.argv), job.seed, model_id=job.model,
                           model_path=source if isinstance(source, Path) else None,
                           device=device) if state.is_main_process else None
     run_ = Run(process_dir(run_.dir if run_ else None))
+    set_seed(cfg.method.seed)  # what draws from the global generators (DoCo's discriminator init), every process alike
     original = copy.deepcopy(pipe)
     tools = EvalTools.for_pipeline(pipe, cache_key=sample_cache_key(job.model))
     started = time.time()

@@ -74,3 +74,19 @@ def test_accelerate_launch_trains_data_parallel_on_cpu(tiny_pipeline_dir, tmp_pa
     alone = _checkpoint_unet(next((tmp_path / "one").iterdir()))
     moved = [k for k in alone if not torch.equal(alone[k], rank0[k])]
     assert moved  # two processes saw other samples than one did
+
+
+def test_the_seed_fixes_the_training_and_a_new_seed_changes_it(tiny_pipeline_dir, tmp_path):
+    """DoCo's discriminator starts from torch's global generator: `--seed` seeds it, so a run repeats exactly."""
+    from safetensors.torch import load_file
+
+    doco = ["--method", "doco", "--model", str(tiny_pipeline_dir), "--set", "method.max_train_steps=3",
+            "--set", "method.warm_up=1", "--set", "method.num_class_images=4", "--set", "method.sample_steps=3",
+            "--set", "method.train_batch_size=2", *FAST[4:]]
+    weights = []
+    for seed, out in ((0, "a"), (0, "b"), (1, "c")):
+        assert main([*doco, "--seed", str(seed), "--out", str(tmp_path / out)]) == 0
+        run_dir = next((tmp_path / out).iterdir())
+        weights.append(load_file(run_dir / "model" / "unet" / "diffusion_pytorch_model.safetensors"))
+    assert all(weights[0][k].equal(weights[1][k]) for k in weights[0])
+    assert not all(weights[0][k].equal(weights[2][k]) for k in weights[0])
