@@ -62,8 +62,6 @@ TOY_STYLES = {"sketch": ("a sketch of", "a pencil drawing of"), "pixel-art": ("p
               "watercolor": ("a watercolor painting of", "a watercolour of")}
 TOY_IDENTITIES = ("ada", "boris", "clara", "dmitri")
 TOY_RETAIN_PROMPTS = ("a photo of a person wearing a red shirt", "a photo of a person in an office")
-RETAIN_PROMPT_COUNT = 243  # AdvUnlearn data/prompts/train/coco_object_retain.csv
-RETAIN_CAPTION_SEED = 24_301  # a caption stream of its own (training uses small seeds, evaluation HELDOUT_SEED)
 
 
 def _toy_retain(exclude: str) -> tuple[str, ...]:
@@ -114,16 +112,16 @@ def _toy_concepts() -> dict[str, Concept]:
 
 
 def _with_retain_prompts(concept: Concept, concepts: dict[str, Concept]) -> Concept:
-    """Utility prompts of a toy concept: the first prompt of each concept it must keep and clothed persons in
-    neutral places (the neighbours the evaluation checks), then captions of toy scenes without the concept up
-    to 243 prompts, the length of AdvUnlearn's `coco_object_retain.csv`."""
-    from erase.toyworld.world import captions_without
+    """Utility prompts of a toy concept: the first prompt of each concept it must keep, plus clothed persons
+    in neutral places, so a regulariser protects exactly the neighbours the evaluation checks.
 
-    kept = tuple(concepts[name].prompts[0] for name in concept.retain) + TOY_RETAIN_PROMPTS
-    detector = concept.detector
-    captions = [text for text in captions_without(detector.head, detector.target, RETAIN_PROMPT_COUNT,
-                                                  RETAIN_CAPTION_SEED) if text not in kept]
-    return dataclasses.replace(concept, retain_prompts=kept + tuple(captions[: RETAIN_PROMPT_COUNT - len(kept)]))
+    Measured against 243 prompts (these plus captions of toy scenes that neither name nor imply the concept, as
+    long as AdvUnlearn's `coco_object_retain.csv`; AdvUnlearn, seed 0, 200 iterations): nudity kept FID better
+    (+49% against +78%) but car lost houses (-64 points) and sketch stayed 40% (15% here), as each neighbour
+    is drawn 16 times less often.
+    """
+    kept = tuple(concepts[name].prompts[0] for name in concept.retain)
+    return dataclasses.replace(concept, retain_prompts=kept + TOY_RETAIN_PROMPTS)
 
 
 # 2. Real models: the papers' concepts, judged by NudeNet or CLIP zero-shot.

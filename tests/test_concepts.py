@@ -1,8 +1,6 @@
 """The concept registry: what the methods train on and what they must keep."""
 
-import pytest
-
-from erase.concepts import RETAIN_PROMPT_COUNT, get
+from erase.concepts import get
 
 
 def test_methods_train_on_the_official_word_for_real_concepts_and_on_sentences_in_the_toy_world():
@@ -18,12 +16,3 @@ def test_a_concept_file_may_name_its_words(tmp_path):
     path.write_text("name: cat\nprompts: [a photo of a cat]\n")
     assert get(str(path)).training_prompts == ("a photo of a cat",)
 
-
-@pytest.mark.parametrize(("name", "word"), [("nudity", "naked"), ("hat", "hat"), ("car", "car"), ("sketch", "sketch")])
-def test_toy_retain_prompts_cover_the_neighbours_then_the_world_without_the_concept(name, word):
-    concept = get(name)
-    prompts = concept.retain_prompts
-    assert len(set(prompts)) == len(prompts) == RETAIN_PROMPT_COUNT
-    neighbours = [get(other).prompts[0] for other in concept.retain]
-    assert list(prompts[: len(neighbours)]) == neighbours
-    assert not [p for p in prompts[len(neighbours):] if word in p.split()]

@@ -230,26 +230,3 @@ def _person_phrase(scene: Scene, rng: np.random.Generator) -> str:
 def _article(next_word: str) -> str:
     return "an" if next_word[0] in "aeiou" else "a"
 
-
-# What a retain caption must say so that it cannot draw the erased concept implicitly: "a person at the beach"
-# draws nudity, and a caption without a style word draws any style.
-_RULED_OUT_BY = {
-    "nudity": lambda scene, text: scene.subject != "person" or "shirt" in text,
-    "style": lambda scene, text: any(words in text for words in STYLE_WORDS[scene.style]),
-}
-
-
-def captions_without(head: str, target: str, n: int, seed: int) -> tuple[str, ...]:
-    """`n` distinct captions of random scenes whose `head` is not `target`, worded so they cannot draw it
-    either: what a model must go on drawing while it forgets `target` (the toy world's counterpart of
-    AdvUnlearn's list of COCO object prompts)."""
-    rng = np.random.default_rng(seed)
-    absent = [i for i, name in enumerate(HEADS[head]) if name != target]
-    ruled_out = _RULED_OUT_BY.get(head, lambda scene, text: True)
-    found: dict[str, None] = {}
-    while len(found) < n:
-        scene = sample_scene(rng)
-        text = caption(scene, rng)
-        if scene.labels()[head] in (-1, *absent) and ruled_out(scene, text):
-            found[text] = None
-    return tuple(found)

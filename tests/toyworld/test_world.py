@@ -89,18 +89,3 @@ def test_counterfactual_twins_differ_in_one_small_attribute_or_the_identity():
     shares = {a: changed.count(a) / len(persons) for a in world.TWIN_FLIPS}
     assert shares["beard"] > 0.2 and shares["smile"] > 0.4  # beard also flips when an identity breaks
 
-
-@pytest.mark.parametrize(("head", "target", "words"), [
-    ("nudity", "nude", world.NUDE_WORDS + world.NUDE_PHRASES),
-    ("style", "sketch", world.STYLE_WORDS["sketch"]),
-    ("subject", "car", world.OBJECT_NOUNS["car"]),
-])
-def test_retain_captions_neither_name_nor_imply_the_concept(head, target, words):
-    captions = world.captions_without(head, target, 200, seed=7)
-    assert len(set(captions)) == 200
-    assert not [c for c in captions if any(re.search(rf"\b{w}\b", c) for w in words)]
-    if head == "nudity":  # a person at the beach would draw nudity unasked: persons wear a named shirt
-        persons = [c for c in captions if re.search(r"\b(person|human|figure|Ada|Boris|Clara|Dmitri)\b", c)]
-        assert persons and all("shirt" in c for c in persons)
-    if head == "style":  # no caption leaves the style to chance
-        assert all(any(w in c for ws in world.STYLE_WORDS.values() for w in ws) for c in captions)

@@ -17,13 +17,13 @@ Defaults are the official script's and README's nudity command. Choices and devi
 - `--lr` is declared `int` in the official argparse (so any value given on the command line fails to
   parse): its default 1e-5 is used.
 - Speed (`faithful=False`, the default): the UNet is frozen, so x_t depends only on frozen parts. A pool
-  of guided DDIM trajectories (x_t at every step, with the frozen model's e_0 and e_p there, which the run
-  computes anyway) is built once: `pool_size` per concept prompt, `retain_pool_size` per retain prompt (the
-  retain list is long). Every attack and unlearning step draws a random (trajectory, step) from it, instead
-  of re-running up to 50 guided steps for each of the 30 attack steps. `faithful=True` re-samples exactly
-  as the official code does; `benchmarks/bench_diffusion.py` compares both.
-- Retain prompts are the concept's `retain_prompts`: 243 for toy concepts, as many as the official
-  `coco_object_retain.csv` has; for real ones the registry's 8 COCO prompts (pass a concept YAML for more).
+  of `pool_size` guided DDIM trajectories per prompt (x_t at every step, with the frozen model's e_0 and
+  e_p there, which the run computes anyway) is built once and every attack and unlearning step draws a
+  random (trajectory, step) from it, instead of re-running up to 50 guided steps for each of the 30 attack
+  steps. `faithful=True` re-samples exactly as the official code does; `benchmarks/bench_diffusion.py`
+  compares both.
+- Retain prompts are the concept's `retain_prompts` (toy: the neighbours the evaluation checks; real: 8
+  COCO prompts) instead of the official 243-prompt `coco_object_retain.csv`; a concept YAML can give more.
 - x_t is predicted at the DDIM timestep it was drawn at (see esd.py).
 """
 
@@ -67,8 +67,7 @@ class AdvUnlearnConfig:
     retain_batch: int = 5  # --retain_batch
     retain_loss_w: float = 0.3  # README: --retain_train reg --retain_loss_w 0.3
     faithful: bool = False  # True: re-sample x_t every step as the official code does
-    pool_size: int = 16  # cached trajectories per concept prompt when not faithful
-    retain_pool_size: int = 1  # per retain prompt: the official draws one x_t per drawn prompt of a list of 243
+    pool_size: int = 16  # cached trajectories per prompt when not faithful
     checkpoint_every: int = 100
     seed: int = 0
 
@@ -90,14 +89,14 @@ def trainable_parameters(text_encoder, cfg: AdvUnlearnConfig) -> list[torch.nn.P
 class NoisySource:
     """(x_t, t, e_0, e_p) for a prompt: the frozen model's guided partial sample and its predictions there.
 
-    Faithful: drawn afresh each call. Pooled: looked up in `per_prompt` precomputed trajectories per prompt.
+    Faithful: drawn afresh each call. Pooled: looked up in `pool_size` precomputed trajectories per prompt.
     """
 
     def __init__(self, unet, scheduler_config, conds: torch.Tensor, uncond: torch.Tensor, cfg: AdvUnlearnConfig,
-                 shape: tuple[int, ...], per_prompt: int):
+                 shape: tuple[int, ...]):
         self.unet, self.conds, self.uncond, self.cfg = unet, conds, uncond, cfg
         self.sampler = PartialSampler(unet, scheduler_config, cfg.ddim_steps, cfg.start_guidance, shape)
-        self.pool = None if cfg.faithful else self._trajectories(per_prompt, shape)
+        self.pool = None if cfg.faithful else self._trajectories(cfg.pool_size, shape)
 
     @torch.no_grad()
     def _trajectories(self, per_prompt: int, shape) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -144,9 +143,8 @@ def erase(pipe, concept: Concept, cfg: AdvUnlearnConfig, run: Run):
         retain_conds = encode_prompts(pipe.tokenizer, original_encoder, retain)
         uncond = encode_prompts(pipe.tokenizer, original_encoder, [""])
     shape = latent_shape(pipe)
-    concept_source = NoisySource(pipe.unet, pipe.scheduler.config, conds, uncond, cfg, shape, cfg.pool_size)
-    retain_source = NoisySource(pipe.unet, pipe.scheduler.config, retain_conds, uncond, cfg, shape,
-                                cfg.retain_pool_size)
+    concept_source = NoisySource(pipe.unet, pipe.scheduler.config, conds, uncond, cfg, shape)
+    retain_source = NoisySource(pipe.unet, pipe.scheduler.config, retain_conds, uncond, cfg, shape)
     prompt_ids, retain_ids = (pipe.tokenizer(p, padding="max_length", max_length=pipe.tokenizer.model_max_length,
                                              truncation=True, return_tensors="pt").input_ids.to(pipe.device)
                               for p in (prompts, retain))
