@@ -51,16 +51,16 @@ def load_config(
 
 
 def parse_set(item: str) -> tuple[str, Any]:
-    """Split `a.b=value`; the value is a Python literal, or the raw string for bare words."""
+    """Split `a.b=value`; the value is a Python literal, a YAML boolean (`true`, `false`), or the raw string for
+    bare words."""
     key, sep, raw = item.partition("=")
-    key = key.strip()
+    key, raw = key.strip(), raw.strip()
     if not sep or not key or any(not part for part in key.split(".")):
         raise EraseError(f"bad --set {item!r}: expected {SET_FORM}")
     try:
-        value = ast.literal_eval(raw.strip())
+        return key, ast.literal_eval(raw)
     except (ValueError, SyntaxError):
-        value = raw.strip()
-    return key, value
+        return key, {"true": True, "false": False}.get(raw.lower(), raw)
 
 
 def to_dict(cfg: Any) -> Any:

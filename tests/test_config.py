@@ -56,6 +56,8 @@ def test_nested_set_and_value_parsing():
     assert cfg.prompts == ("x", "y")  # list accepted for tuple
     assert cfg.guidance == 7.5 and load_config(Cfg, overrides=["guidance=None"]).guidance is None
     assert cfg.fast is True and cfg.out == Path("/tmp/o")
+    assert load_config(Cfg, overrides=["fast=true"]).fast is True  # YAML's spelling, as in the presets
+    assert load_config(Cfg, overrides=["fast=false", "method=esd"]).fast is False
 
 
 @pytest.mark.parametrize(
