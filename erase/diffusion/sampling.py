@@ -30,8 +30,13 @@ def uncond_cond_eps(unet, latents: torch.Tensor, t, cond: torch.Tensor, uncond: 
 def guided_step(unet, scheduler: DDIMScheduler, t, latents: torch.Tensor, cond: torch.Tensor, uncond: torch.Tensor,
                 guidance: float) -> torch.Tensor:
     """One DDIM step with classifier-free guidance."""
-    eps_uncond, eps_cond = uncond_cond_eps(unet, latents, t, cond, uncond)
-    return scheduler.step(eps_uncond + guidance * (eps_cond - eps_uncond), t, latents).prev_sample
+    return _guided_update(scheduler, t, latents, *uncond_cond_eps(unet, latents, t, cond, uncond), guidance)
+
+
+def _guided_update(scheduler: DDIMScheduler, t, latents: torch.Tensor, e_0: torch.Tensor, e_c: torch.Tensor,
+                   guidance: float) -> torch.Tensor:
+    """The DDIM step from predictions already made: e_0 + guidance * (e_c - e_0)."""
+    return scheduler.step(e_0 + guidance * (e_c - e_0), t, latents).prev_sample
 
 
 @torch.no_grad()
@@ -58,5 +63,5 @@ def trajectory(unet, scheduler: DDIMScheduler, cond: torch.Tensor, uncond: torch
             states.append(latents)
             uncond_eps.append(e_0)
             cond_eps.append(e_c)
-            latents = scheduler.step(e_0 + guidance * (e_c - e_0), t, latents).prev_sample
+            latents = _guided_update(scheduler, t, latents, e_0, e_c, guidance)
     return torch.stack(states), torch.stack(uncond_eps), torch.stack(cond_eps)

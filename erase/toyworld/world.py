@@ -229,4 +229,3 @@ def _person_phrase(scene: Scene, rng: np.random.Generator) -> str:
 
 def _article(next_word: str) -> str:
     return "an" if next_word[0] in "aeiou" else "a"
-
