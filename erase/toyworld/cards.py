@@ -22,8 +22,11 @@ DESCRIPTIONS = {
               "toy-clip text tower as `CLIPTextModel`, its tokenizer, a DDIM scheduler "
               "(SD v1 betas, clip_sample=False). The UNet trained 6,000 steps on toy-clip v1's text tower, then "
               "2,000 on v2's and 2,000 on v3's (`train toy-sd --init` each time; the text tower is the current "
-              "toy-clip's). v1's tower never learned the smile (toy-sd v1: smile 0.61); v2's, twin-trained on "
-              "smiles and identities only, weakened the beard (toy-sd v2: beard 0.56); v3's twins flip both.",
+              "toy-clip's), then 2,000 more on v3's with counterfactual twins in half of each batch, as toy-clip's "
+              "last stage. v1's tower never learned the smile (toy-sd v1: smile 0.61); v2's, twin-trained on "
+              "smiles and identities only, weakened the beard (toy-sd v2: beard 0.56); v3's twins flip both, but "
+              "plain fine-tuning drew beards only 0.755 of the time (toy-sd v3); twins in the UNet's batches too "
+              "made it read the beard words (toy-sd v4).",
 }
 BARS = {"toy-detector": "accuracy >= 0.97 on every head (2,000 held-out renders)",
         "toy-clip": "zero-shot top-1 >= 0.90 on subject, >= 0.85 on every attribute (1,000 held-out renders)",

@@ -70,10 +70,8 @@ def sd_rates(toy_sd, detector):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("check", quality.sd_checks(), ids=lambda c: c.name)
-def test_toy_sd_draws_what_it_is_asked_for(check, sd_rates, request):
+def test_toy_sd_draws_what_it_is_asked_for(check, sd_rates):
     """Each prompt set of `quality.sd_checks` over 200 samples at the default sampler settings."""
-    if check.name == "beard":  # strict: passing again fails the test, so the mark must then go
-        request.applymarker(pytest.mark.xfail(strict=True, reason="toy-sd v3 draws beards 0.755 of the time"))
     assert check.passes(sd_rates[check.name]), (check.name, sd_rates[check.name])
 
 
