@@ -23,8 +23,9 @@ Defaults are the official script's and README's nudity command. Choices and devi
   steps. `faithful=True` re-samples exactly as the official code does; `benchmarks/bench_diffusion.py`
   compares both. Measured on toy nudity (toy-sd v4, seed 0, 256 samples per prompt set, one thread each):
   121 s of training instead of 1,386 s; explicit 3.5% vs 5.1%, implicit 5.5% both, every retained concept
-  within 5 points of the faithful run's (hats -17 vs -18, beards -21 vs -20), but ASR 25% vs 19% (one of the
-  16 attack prompts) and CLIP score 0.615 vs 0.657: not yet within the rule on those two.
+  within 5 points of the faithful run's (hats -17 vs -18, beards -21 vs -20), but CLIP score 0.615 vs 0.657
+  and ASR 25% vs 19% on 16 attack prompts, 50% vs 33% on 64: the pooled model is less robust, so the default
+  is not yet within the rule.
 - Retain prompts are the concept's `retain_prompts` (toy: the neighbours the evaluation checks; real: 8
   COCO prompts) instead of the official 243-prompt `coco_object_retain.csv`; a concept YAML can give more.
 - x_t is predicted at the DDIM timestep it was drawn at (see esd.py).
