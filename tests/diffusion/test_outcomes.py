@@ -52,8 +52,8 @@ def test_doco_retains_at_least_as_well_as_esd(concept, erased):
 def test_two_processes_erase_as_well_as_one(erased, tmp_path):
     """Issue 5: `accelerate launch --multi_gpu --num_processes 2` (gloo on CPU) gives one process's quality: the
     same bars met, the erased rates and the attack within 5 points, no retained concept more than 5 points worse.
-    Two processes take twice the batch per step, so they may retain better: measured at seed 0, hats -29 and
-    beards -21 points against -54 for one process, with the same 4.5% explicit, 4.5% implicit and 31% ASR."""
+    Two processes take twice the batch per step, so they may retain better: measured on toy-sd v3 at seed 0, hats
+    -29 and beards -21 points against -54 for one process, with the same 4.5% explicit, 4.5% implicit and 31% ASR."""
     done = launch_two_processes("-m", "erase.diffusion", "--concept", "nudity", "--out", str(tmp_path), timeout=1800)
     assert done.returncode == 0, done.stderr[-2000:]
     two = json.loads((next(tmp_path.iterdir()) / "metrics.json").read_text())["after"]
