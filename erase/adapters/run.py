@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 from torch import nn
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from erase.adapters.api import Context, ForgetSpec, Metrics, Task, parse_forget
@@ -193,11 +194,23 @@ def unlearn_each(task: Task, names: tuple[str, ...], original: nn.Module, data: 
     models, runtimes = {}, {}
     for name in tqdm(names, desc="unlearn", disable=not progress):
         torch.manual_seed(ctx.seed)
+        reseed_loaders(data, ctx.seed)
         t0 = time.perf_counter()
         models[name] = task.methods[name].unlearn(copy.deepcopy(original), data, getattr(cfg, name), ctx).eval()
         runtimes[name] = time.perf_counter() - t0
         logger.info("%s: %.2f s", name, runtimes[name])
     return models, runtimes
+
+
+def reseed_loaders(data: Any, seed: int) -> None:
+    """Reset the shuffle generator of every DataLoader in `data` (a dataclass), so each method sees the batches
+    it would see alone, whichever methods iterated the loaders before it."""
+    if not dataclasses.is_dataclass(data):
+        return
+    for f in dataclasses.fields(data):
+        loader = getattr(data, f.name)
+        if isinstance(loader, DataLoader) and loader.generator is not None:
+            loader.generator.manual_seed(seed)
 
 
 def save_models(models: dict[str, nn.Module], run_dir: Path) -> None:

@@ -81,6 +81,12 @@ def test_random_forgetting_mia_closer_to_retrain_than_ft(random_10, method):
     assert gaps[method] < gaps["ft"]
 
 
+def test_a_methods_result_does_not_depend_on_the_methods_run_before_it(tmp_path):
+    alone = run(Job(forget="class:3", methods=("ft",), out=tmp_path, progress=False)).metrics["methods"]["ft"]
+    after = run(Job(forget="class:3", methods=("rl", "ft"), out=tmp_path, progress=False)).metrics["methods"]["ft"]
+    assert {k: v for k, v in alone.items() if k != "runtime_s"} == {k: v for k, v in after.items() if k != "runtime_s"}
+
+
 def shuffled(x: torch.Tensor, y: torch.Tensor, seed: int) -> DataLoader:
     return DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(seed))
 

@@ -91,8 +91,8 @@ def digits(forget: ForgetSpec, seed: int) -> Prepared:
     forget_classes = forget.classes() if forget.kind == "class" else ()
     test_keep = ~np.isin(y_all[test_idx].numpy(), forget_classes)
     def loader(xs: torch.Tensor, ys: torch.Tensor, shuffle: bool) -> DataLoader:
-        """Each loader shuffles with its own seeded generator, so a method's batches do not depend on which
-        methods ran before it."""
+        """Each loader shuffles with its own seeded generator (reset before each method by
+        `run.reseed_loaders`, so a method's batches do not depend on which methods ran before it)."""
         return DataLoader(TensorDataset(xs, ys), batch_size=BATCH_SIZE, shuffle=shuffle,
                           generator=torch.Generator().manual_seed(seed))
 
