@@ -26,7 +26,8 @@ def adapter_rows(run: Path) -> list[str]:
     lines.append("| original | " + " | ".join(_gap(m["before"][g][k], ref[g].get(k)) for g, k in keys) + " | |")
     for name, r in m["methods"].items():
         cells = [_gap(r[g].get(k), None if name == m["reference"] else ref[g].get(k)) for g, k in keys]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['runtime_s']:.2f} |")
+        prep = f" (+{r['prep_s']:.2f} prep)" if "prep_s" in r else ""
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['runtime_s']:.2f}{prep} |")
     return lines
 
 

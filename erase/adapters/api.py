@@ -21,6 +21,10 @@ Using it from Python with your own model and data::
     unlearned = method.unlearn(my_model, data, method.config(), ctx)
     print(task.evaluate(unlearned, data, ctx, reference=None))
 
+A method whose paper assumes an original trained its own way (IAU's gradient-restricted training) also has
+``prepare(model, data, cfg, ctx) -> model``: the one-off training a deployment does before any unlearning
+request. Runs time it apart from `unlearn` (`prep_s` beside `runtime_s`); from Python, call it first.
+
 What a task family module must expose (`erase/adapters/<family>/__init__.py`, registered by one line in
 `erase/adapters/tasks.py`): a module-level ``TASK = Task(...)`` with
 
@@ -30,7 +34,7 @@ What a task family module must expose (`erase/adapters/<family>/__init__.py`, re
   returns ``Prepared(make_model, data, description)``, where ``make_model()`` builds a fresh, untrained
   model (seeded by the caller). Raise `EraseError` for a spec the dataset cannot serve (e.g. a class that
   does not exist), naming the fix;
-- ``methods``: the family's literal ``METHODS`` registry, name -> ``Method(unlearn, config)``; it must
+- ``methods``: the family's literal ``METHODS`` registry, name -> ``Method(unlearn, config[, prepare])``; it must
   hold ``retrain``. The key is the `--method` value and the method's file name;
 - ``train_config``: the frozen dataclass of the original model's training schedule (the run config's
   ``train`` section; `Context.train` holds its value);
@@ -63,7 +67,7 @@ from torch.utils.data import DataLoader
 from erase.errors import EraseError
 
 Metrics = dict[str, dict[str, float]]  # {"erased": {...}, "retained": {...}}
-UnlearnFn = Callable[[nn.Module, Any, Any, "Context"], nn.Module]
+UnlearnFn = Callable[[nn.Module, Any, Any, "Context"], nn.Module]  # also the signature of `Method.prepare`
 
 
 @dataclass
@@ -96,10 +100,12 @@ class Context:
 
 
 class Method(NamedTuple):
-    """A registry entry: the method's function and its config dataclass."""
+    """A registry entry: the method's function, its config dataclass and, for a method that needs an original
+    trained its own way, the one-off `prepare` that trains it (timed apart from `unlearn`)."""
 
     unlearn: UnlearnFn
     config: type
+    prepare: UnlearnFn | None = None
 
 
 class Prepared(NamedTuple):

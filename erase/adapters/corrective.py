@@ -52,6 +52,7 @@ from erase.adapters.run import (
     peak_memory_mb,
     save_models,
     table_rows,
+    timings,
     unlearn_each,
     write_outputs,
 )
@@ -219,19 +220,20 @@ def run_corrective(job: Job) -> Outcome:
     original = task.train(prepared.make_model().to(c.device), splits[known[0]], ctx)
 
     # 4-5. For each known fraction: retrain and every method from the original, evaluated.
-    results, runtimes, models = {}, {}, {}
+    results, runtimes, preps, models = {}, {}, {}, {}
     for k, split in splits.items():
         logger.info("known %g: %d of %d manipulated samples", k, forget_size(split), len(man.order))
-        unlearned, times = unlearn_each(task, c.methods, original, split, c.cfg, ctx, job.progress)
+        unlearned, times, prep = unlearn_each(task, c.methods, original, split, c.cfg, ctx, job.progress)
         for name, model in unlearned.items():
             key = f"{name}@{k:g}"
-            models[key], runtimes[key], results[key] = model, times[name], evaluate(model, man, c.device)
+            models[key], results[key] = model, evaluate(model, man, c.device)
+            runtimes[key], preps[key] = times[name], prep.get(name)
     before = evaluate(original, man, c.device)
 
     # 6-7. Save the models, report against retrain at the largest known fraction.
     save_models(models, run_.dir)
     reference = f"{task.reference}@{known[-1]:g}"
-    methods = {key: {**r, "runtime_s": round(runtimes[key], 3), "gap": gap(r, results[reference]),
+    methods = {key: {**r, **timings(runtimes[key], preps[key]), "gap": gap(r, results[reference]),
                      "known": float(key.rpartition("@")[2])} for key, r in results.items()}
     concept = f"{m}, known {','.join(f'{k:g}' for k in known)}"
     metrics = {

@@ -57,7 +57,7 @@ def add_klom(task: Task, prepared: Prepared, names: tuple[str, ...], cfg: Any, c
         seeded = dataclasses.replace(ctx, seed=seed)
         torch.manual_seed(seed)
         original = task.train(prepared.make_model().to(ctx.device), prepared.data, seeded)
-        models, _ = unlearn_each(task, names, original, prepared.data, cfg, seeded, progress)
+        models, _, _ = unlearn_each(task, names, original, prepared.data, cfg, seeded, progress)
         for name, m in {"original": original, **models}.items():
             seen[name].append(margins(m, prepared.data, ctx.device))
     stacked = {name: {s: torch.stack([m[s] for m in runs]) for s in SPLITS} for name, runs in seen.items()}

@@ -155,7 +155,7 @@ def _run(job: Job) -> Outcome:
     original = task.train(original, prepared.data, ctx)
 
     # 4. Unlearn with each method, retrain first (the reference), each from a copy of the original.
-    models, runtimes = unlearn_each(task, c.methods, original, prepared.data, c.cfg, ctx, job.progress)
+    models, runtimes, prep = unlearn_each(task, c.methods, original, prepared.data, c.cfg, ctx, job.progress)
 
     # 5. Evaluate: the original and every method, against the retrained model; KLoM over seeds if asked.
     reference = models[task.reference]
@@ -172,7 +172,7 @@ def _run(job: Job) -> Outcome:
     save_models(models, run_.dir)
 
     # 7. Report.
-    methods = {name: {**results[name], "runtime_s": round(runtimes[name], 3),
+    methods = {name: {**results[name], **timings(runtimes[name], prep.get(name)),
                       "gap": gap(results[name], results[task.reference])} for name in c.methods}
     last = c.methods[-1] if job.methods != ("all",) else task.reference
     metrics = {
@@ -188,18 +188,30 @@ def _run(job: Job) -> Outcome:
 
 
 def unlearn_each(task: Task, names: tuple[str, ...], original: nn.Module, data: Any, cfg: Any, ctx: Context,
-                 progress: bool = True) -> tuple[dict[str, nn.Module], dict[str, float]]:
-    """Each method in `names` from its own copy of `original`, seeded with `ctx.seed`: the models in eval mode
-    and their run times in seconds."""
-    models, runtimes = {}, {}
+                 progress: bool = True) -> tuple[dict[str, nn.Module], dict[str, float], dict[str, float]]:
+    """Each method in `names` from its own copy of `original`, seeded with `ctx.seed`: the models in eval mode,
+    the seconds each `unlearn` took, and the seconds of each one-off `prepare` (methods that have one)."""
+    models, runtimes, prep = {}, {}, {}
     for name in tqdm(names, desc="unlearn", disable=not progress):
+        method, method_cfg = task.methods[name], getattr(cfg, name)
         torch.manual_seed(ctx.seed)
         reseed_loaders(data, ctx.seed)
+        model = copy.deepcopy(original)
+        if method.prepare is not None:
+            t0 = time.perf_counter()
+            model = method.prepare(model, data, method_cfg, ctx)
+            prep[name] = time.perf_counter() - t0
+            logger.info("%s: prepared in %.2f s", name, prep[name])
         t0 = time.perf_counter()
-        models[name] = task.methods[name].unlearn(copy.deepcopy(original), data, getattr(cfg, name), ctx).eval()
+        models[name] = method.unlearn(model, data, method_cfg, ctx).eval()
         runtimes[name] = time.perf_counter() - t0
         logger.info("%s: %.2f s", name, runtimes[name])
-    return models, runtimes
+    return models, runtimes, prep
+
+
+def timings(runtime: float, prep: float | None) -> dict[str, float]:
+    """`runtime_s`, and `prep_s` for a method with a one-off preparation."""
+    return {"runtime_s": round(runtime, 3), **({} if prep is None else {"prep_s": round(prep, 3)})}
 
 
 def reseed_loaders(data: Any, seed: int) -> None:
@@ -251,8 +263,14 @@ def table_rows(task: Task, before: Metrics, methods: dict[str, dict[str, Any]]) 
     rows = [["original", *(cell(before, reference, k) for k in keys), ""]]
     for name, m in methods.items():
         gaps = name != task.reference
-        rows.append([name, *(cell(m, reference, k, gaps) for k in keys), f"{m['runtime_s']:.2f}"])
+        rows.append([name, *(cell(m, reference, k, gaps) for k in keys), runtime_cell(m)])
     return header, rows
+
+
+def runtime_cell(method: dict[str, Any]) -> str:
+    """The unlearning run time, and a method's one-off preparation beside it: "0.01 (+4.50 prep)"."""
+    prep = f" (+{method['prep_s']:.2f} prep)" if "prep_s" in method else ""
+    return f"{method['runtime_s']:.2f}{prep}"
 
 
 def cell(result: dict[str, Any], reference: dict[str, Any], key: str, with_gap: bool = True) -> str:

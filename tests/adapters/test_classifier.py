@@ -51,6 +51,12 @@ def test_the_original_remembers_and_retrain_forgets(class_3):
     assert class_3["before"]["retained"]["ta"] >= 94
 
 
+def test_a_one_off_preparation_is_timed_apart_from_the_unlearning_request(class_3):
+    """IAU's gradient-restricted original is trained once, before any request; SSD has nothing to prepare."""
+    iau_times, ssd_times = class_3["methods"]["iau"], class_3["methods"]["ssd"]
+    assert iau_times["prep_s"] > iau_times["runtime_s"] and "prep_s" not in ssd_times
+
+
 def test_the_original_memorises_like_the_anchors(random_10):
     """Train accuracy 100% and a membership gap: retrain's unseen forget samples look like test samples, the
     original's like training samples (the digits split's reason, see erase/adapters/classifier)."""

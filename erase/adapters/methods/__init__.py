@@ -38,7 +38,7 @@ CLASSIFIER_METHODS: dict[str, Method] = {
     "prune_ft": Method(prune_ft.unlearn, prune_ft.PruneFTConfig),
     "salun": Method(salun.unlearn, salun.SalUnConfig),
     "laf": Method(laf.unlearn, laf.LAFConfig),
-    "iau": Method(iau.unlearn, iau.IAUConfig),
+    "iau": Method(iau.unlearn, iau.IAUConfig, iau.prepare),
     "dmm": Method(dmm.unlearn, dmm.DMMConfig),
     "acu": Method(acu.unlearn, acu.ACUConfig),
     "s3t": Method(s3t.unlearn, s3t.S3TConfig),

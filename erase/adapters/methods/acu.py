@@ -5,7 +5,7 @@ representations Phi of the training set and one-hot labels Y (the analytic-learn
 trained, so the learning phase refits the head analytically on D = D_r u D_f). Unlearning needs only the stored
 R = (Phi^T Phi + gamma I)^-1, W and the forget set: the Woodbury update gives exactly the ridge solution on D_r
 (`erase.adapters.analytic.rls_remove`), with no access to D_r and no gradient step. Deviation: no random
-"buffer" expansion of the features (the small MLP's 128-d representation is used as is).
+"buffer" expansion of the features (the digits MLP's 384-d representation is used as is).
 """
 
 from __future__ import annotations
