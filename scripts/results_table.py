@@ -9,6 +9,7 @@ method, each metric with its gap to the reference (retrain).
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def adapter_rows(run: Path) -> list[str]:
 
 
 def _gap(value: float | None, ref: float | None) -> str:
-    if value is None:
+    if value is None or math.isnan(value):  # as the CLI's table: a metric the setting does not define
         return ""
     return f"{value:.2f}" if ref is None else f"{value:.2f} ({value - ref:+.2f})"
 
