@@ -16,8 +16,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--task", default="classifier", help="classifier (default), regression, graph or recommender")
     p.add_argument("--dataset", help="the task's dataset (default: its first; classifier: digits)")
     what = p.add_mutually_exclusive_group()
-    what.add_argument("--forget", default="class:3",
-                      help="what to forget: class:3, random:10%%, indices:FILE, range:LOW-HIGH (regression), ...")
+    what.add_argument("--forget", help="what to forget: class:3, random:10%%, indices:FILE, range:LOW-HIGH "
+                      "(regression), users:5 (recommender); default: class:3, or the task's own (graph class:2, "
+                      "regression range:25-100, recommender users:5)")
     what.add_argument("--corrective", metavar="KIND:FRACTION",
                       help="corrective mode (classifier): manipulate a fraction of the training set, poison:2%% "
                            "(trigger patch, label 0) or confuse:0.1 (swap labels of classes 3 and 5), train on it, "

@@ -44,7 +44,8 @@ What a task family module must expose (`erase/adapters/<family>/__init__.py`, re
   forget set), "retained" what should stay (RA, TA, ...). `reference` is the retrained model (or None)
   for representation metrics such as CKA. Keys are stable: tables and tests read them;
 - ``forget_kinds``: the `--forget` kinds the family serves (``class``, ``random``, ``indices``, or its own,
-  e.g. ``user``); the CLI rejects any other before building data;
+  e.g. ``user``); the CLI rejects any other before building data; ``default_forget`` is the spec used when
+  `--forget` is not given;
 - ``headline``: the metric keys (``group/key``) printed in the CLI's table, in order.
 
 Nothing may be imported, downloaded or trained at module import time; optional packages
@@ -127,6 +128,7 @@ class Task:
     train: Callable[[nn.Module, Any, Context], nn.Module]
     evaluate: Callable[..., Metrics]
     forget_kinds: tuple[str, ...] = ("class", "random", "indices")
+    default_forget: str = "class:3"  # the --forget spec when none is given
     headline: tuple[str, ...] = ()
     reference: str = "retrain"
 

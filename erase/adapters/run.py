@@ -44,7 +44,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "adapters"
 class Job:
     task: str = "classifier"
     dataset: str | None = None  # None: the task's first dataset
-    forget: str = "class:3"
+    forget: str | None = None  # None: the task's default_forget
     methods: tuple[str, ...] = ("ssd",)  # ("all",) for every method of the task
     out: Path = Path("runs")
     config_file: Path | None = None
@@ -103,7 +103,8 @@ def check(job: Job) -> Checked:
     device = job.device or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise EraseError(f"--device {device}: no CUDA device here; use --device cpu")
-    return Checked(task, dataset, parse_forget(job.forget, task.forget_kinds), methods, cfg, device)
+    forget = parse_forget(job.forget or task.default_forget, task.forget_kinds)
+    return Checked(task, dataset, forget, methods, cfg, device)
 
 
 @dataclass

@@ -38,3 +38,11 @@ def test_one_method_run_writes_metrics_report_and_models(capsys, tmp_path):
     assert (run / "report.html").is_file() and (run / "acu.safetensors").is_file()
     out = capsys.readouterr().out
     assert "| acu |" in out and "| retrain |" in out and "report: " in out
+
+
+@pytest.mark.parametrize(("task", "spec"), [("classifier", "class:3"), ("regression", "range:25-100"),
+                                            ("graph", "class:2"), ("recommender", "users:5")])
+def test_without_forget_each_task_uses_its_own_default_spec(task, spec):
+    from erase.adapters.run import Job, check
+
+    assert str(check(Job(task=task, methods=("retrain",))).forget) == spec

@@ -16,5 +16,6 @@ TASK = Task(
     train=training.train,
     evaluate=training.evaluate,
     forget_kinds=("class", "random", "indices"),
+    default_forget="class:2",
     headline=("erased/forget_acc", "erased/mia_efficacy", "erased/forget_test_acc", "retained/ra", "retained/ta"),
 )

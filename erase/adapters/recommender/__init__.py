@@ -15,6 +15,7 @@ TASK = Task(
     train=training.train,
     evaluate=training.evaluate,
     forget_kinds=("user", "users", "random", "indices"),
+    default_forget="users:5",
     headline=("erased/forget_recall@20", "erased/forget_ndcg@20", "retained/test_recall@20",
               "retained/test_ndcg@20", "retained/retain_recall@20"),
 )

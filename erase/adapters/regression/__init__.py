@@ -102,6 +102,7 @@ TASK = Task(
     train=train,
     evaluate=evaluate,
     forget_kinds=("range", "random", "indices"),
+    default_forget="range:25-100",
     headline=("erased/forget_mae", "erased/loss_mia", "retained/retain_mae", "retained/test_mae",
               "erased/cka_forget", "retained/cka_test"),
 )
