@@ -6,7 +6,8 @@ reference), unlearn with each method (timed), evaluate everything, save the mode
 metrics.json follows DESIGN.md's schema with `backend: "adapters"`, `concept`: the forget spec, `model`:
 `task/dataset`, `before`: the original, `after`: the (last) method's result -- for `--compare`, the reference,
 retrain -- and these additions: `task`, `dataset`, `forget`, `reference`, and `methods`: name -> {erased,
-retained, runtime_s, gap} where `gap` is every metric minus retrain's.
+retained, runtime_s[, prep_s], gap} where `gap` is every metric minus retrain's and `prep_s` is a method's one-off
+preparation (`Method.prepare`), timed apart from its unlearning request.
 
 `Job.corrective` hands the whole run to the corrective mode (corrective.py); `Job.klom` adds KLoM over an
 ensemble of seeds to every model's metrics (ensemble.py).
