@@ -20,7 +20,7 @@ def main() -> None:
     import torch
 
     from erase.adapters.api import Context, parse_forget
-    from erase.adapters.run import resolve_config
+    from erase.adapters.run import prepared_start, resolve_config
     from erase.adapters.tasks import get_task
 
     p = argparse.ArgumentParser()
@@ -36,11 +36,9 @@ def main() -> None:
     seconds, prep = {}, {}
     for name in args.methods.split(","):
         method, method_cfg = task.methods[name], getattr(cfg, name)
-        start_from = original
-        if method.prepare is not None:
-            start = time.perf_counter()
-            start_from = method.prepare(copy.deepcopy(original), prepared.data, method_cfg, ctx)
-            prep[name] = time.perf_counter() - start
+        start_from, prep_seconds = prepared_start(method, copy.deepcopy(original), prepared.data, method_cfg, ctx)
+        if prep_seconds is not None:
+            prep[name] = prep_seconds
         times = []
         for _ in range(args.repeats):
             model = copy.deepcopy(start_from)

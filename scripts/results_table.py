@@ -13,6 +13,8 @@ import math
 import sys
 from pathlib import Path
 
+from erase.adapters.run import runtime_cell
+
 ERASED = ("detection_rate", "paraphrase_detection_rate", "implicit_detection_rate", "attack_success_rate")
 RETAINED = ("detection_rate", "clip_score", "fid")
 
@@ -27,8 +29,7 @@ def adapter_rows(run: Path) -> list[str]:
     lines.append("| original | " + " | ".join(_gap(m["before"][g][k], ref[g].get(k)) for g, k in keys) + " | |")
     for name, r in m["methods"].items():
         cells = [_gap(r[g].get(k), None if name == m["reference"] else ref[g].get(k)) for g, k in keys]
-        prep = f" (+{r['prep_s']:.2f} prep)" if "prep_s" in r else ""
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['runtime_s']:.2f}{prep} |")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {runtime_cell(r)} |")
     return lines
 
 

@@ -31,7 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from erase.adapters.api import Context, ForgetSpec, Metrics, Task, parse_forget
+from erase.adapters.api import Context, ForgetSpec, Method, Metrics, Task, parse_forget
 from erase.adapters.tasks import get_task
 from erase.config import load_config
 from erase.errors import EraseError
@@ -198,17 +198,25 @@ def unlearn_each(task: Task, names: tuple[str, ...], original: nn.Module, data: 
         method, method_cfg = task.methods[name], getattr(cfg, name)
         torch.manual_seed(ctx.seed)
         reseed_loaders(data, ctx.seed)
-        model = copy.deepcopy(original)
-        if method.prepare is not None:
-            t0 = time.perf_counter()
-            model = method.prepare(model, data, method_cfg, ctx)
-            prep[name] = time.perf_counter() - t0
-            logger.info("%s: prepared in %.2f s", name, prep[name])
+        model, seconds = prepared_start(method, copy.deepcopy(original), data, method_cfg, ctx)
+        if seconds is not None:
+            prep[name] = seconds
+            logger.info("%s: prepared in %.2f s", name, seconds)
         t0 = time.perf_counter()
         models[name] = method.unlearn(model, data, method_cfg, ctx).eval()
         runtimes[name] = time.perf_counter() - t0
         logger.info("%s: %.2f s", name, runtimes[name])
     return models, runtimes, prep
+
+
+def prepared_start(method: Method, model: nn.Module, data: Any, cfg: Any, ctx: Context
+                   ) -> tuple[nn.Module, float | None]:
+    """The model `method` unlearns from: `model`, or what its one-off `prepare` makes of it, with the seconds
+    that took (None without a `prepare`)."""
+    if method.prepare is None:
+        return model, None
+    t0 = time.perf_counter()
+    return method.prepare(model, data, cfg, ctx), time.perf_counter() - t0
 
 
 def timings(runtime: float, prep: float | None) -> dict[str, float]:
