@@ -1,4 +1,5 @@
-"""Outcome tests on digits (fixed seed 0, the toy preset): class and random forgetting, every method vs retrain;
+"""Outcome tests on digits (the toy preset; class forgetting at seed 0, random forgetting over seeds 0-4): every
+method vs retrain;
 mechanics of IAU's gradient restriction and DMM's attribution.
 
 Known gaps are strict xfails: they fail today, and the suite says so the day they pass.
@@ -29,9 +30,11 @@ FORGETS_CLASS_BUT_NOT_YET = {  # UA more than 10 points from retrain's (100), or
 # SSD passes at seed 0 (TA +0.2) but not at every seed: seed 1 TA -10.4, seed 2 UA 91.2 (passes).
 # Measured on a small BatchNorm CNN instead of the MLP, these stay unmet and RL, SalUn, LAF, S3T and ModHiFi-U fail
 # too (erase/adapters/classifier says why the MLP stays).
-MIA_NOT_YET = {  # MIA-efficacy on random:10% no closer to retrain's (9.0) than FT's (0.0)
-    "salun": "MIA-efficacy 22.4 vs retrain's 9.0 (gap 13.4, FT's 9.0): 10 official epochs of random labels over-forget "
-             "the 67 memorised samples (UA 4.5 vs retrain's 1.5)",
+MIA_NOT_YET = {  # mean |MIA-efficacy gap to retrain| on random:10% over seeds 0-4, against FT's mean (4.8)
+    "salun": "mean gap 14.3 (seeds 0-4: 13.4, 14.9, 14.9, 10.4, 17.9) against FT's 4.8: 10 official epochs of random "
+             "labels over-forget the 67 memorised samples (MIA-efficacy ~20 where retrain's is 3-9)",
+    "l1_sparse": "mean gap 4.8, the same as FT's (16 forget samples over five seeds each): closer than FT at seeds 0 "
+                 "and 3 (0.0 vs 9.0, 3.0 vs 4.5), farther at 1 and 2 (7.5 vs 6.0, 11.9 vs 3.0), tied at 4",
 }
 
 
@@ -40,10 +43,15 @@ def class_3(tmp_path_factory):
     return run(Job(forget="class:3", methods=("all",), out=tmp_path_factory.mktemp("class"), progress=False)).metrics
 
 
+RANDOM_SEEDS = range(5)  # 67 forget samples: one sample is 1.5 points of MIA-efficacy, so one seed decides little
+
+
 @pytest.fixture(scope="module")
-def random_10(tmp_path_factory):
-    return run(Job(forget="random:10%", methods=("ft", "salun", "l1_sparse"), out=tmp_path_factory.mktemp("random"),
-                   progress=False)).metrics
+def random_10(tmp_path_factory) -> list[dict]:
+    """random:10% at seeds 0-4 (the original, its split and every method re-drawn per seed)."""
+    out = tmp_path_factory.mktemp("random")
+    return [run(Job(forget="random:10%", methods=("ft", "salun", "l1_sparse"), out=out, seed=seed,
+                    progress=False)).metrics for seed in RANDOM_SEEDS]
 
 
 def test_the_original_remembers_and_retrain_forgets(class_3):
@@ -60,7 +68,7 @@ def test_a_one_off_preparation_is_timed_apart_from_the_unlearning_request(class_
 def test_the_original_memorises_like_the_anchors(random_10):
     """Train accuracy 100% and a membership gap: retrain's unseen forget samples look like test samples, the
     original's like training samples (the digits split's reason, see erase/adapters/classifier)."""
-    before, retrain = random_10["before"], random_10["methods"]["retrain"]
+    before, retrain = random_10[0]["before"], random_10[0]["methods"]["retrain"]
     assert before["retained"]["ra"] == 100.0 and before["erased"]["ua"] == 0.0
     assert retrain["erased"]["mia_efficacy"] >= before["erased"]["mia_efficacy"] + 3
 
@@ -80,7 +88,10 @@ def test_class_forgetting_reaches_retrain(class_3, method):
     pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=MIA_NOT_YET[m])) if m in MIA_NOT_YET else m
     for m in ("salun", "l1_sparse")])
 def test_random_forgetting_mia_closer_to_retrain_than_ft(random_10, method):
-    gaps = {m: abs(random_10["methods"][m]["gap"]["erased"]["mia_efficacy"]) for m in ("ft", method)}
+    """The mean over seeds of |MIA-efficacy - retrain's| is smaller than FT's (summed gaps are whole samples:
+    rounded so that float summation order cannot break a tie)."""
+    gaps = {m: round(sum(abs(r["methods"][m]["gap"]["erased"]["mia_efficacy"]) for r in random_10), 6)
+            for m in ("ft", method)}
     assert gaps[method] < gaps["ft"]
 
 
