@@ -95,7 +95,9 @@ def tiny_pipeline_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def erased(tmp_path_factory):
     """`erased(method, concept)`: one run of the main job on the shipped toy SD with the method's toy preset
-    (once per session for each pair); its metrics.json plus the run directory as "dir"."""
+    (once per session for each pair); its metrics.json plus the run directory as "dir" and what it printed as
+    "stdout"."""
+    import io
     import json
 
     from erase.diffusion.__main__ import main
@@ -104,10 +106,12 @@ def erased(tmp_path_factory):
 
     def run(method: str, concept: str) -> dict:
         if (method, concept) not in runs:
-            out = tmp_path_factory.mktemp(f"{method}-{concept}")
-            assert main(["--method", method, "--concept", concept, "--out", str(out)]) == 0
+            out, printed = tmp_path_factory.mktemp(f"{method}-{concept}"), io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                assert main(["--method", method, "--concept", concept, "--out", str(out)]) == 0
             run_dir = next(out.iterdir())
-            runs[method, concept] = {"dir": run_dir, **json.loads((run_dir / "metrics.json").read_text())}
+            runs[method, concept] = {"dir": run_dir, "stdout": printed.getvalue(),
+                                     **json.loads((run_dir / "metrics.json").read_text())}
         return runs[method, concept]
 
     return run
