@@ -21,9 +21,10 @@ Using it from Python with your own model and data::
     unlearned = method.unlearn(my_model, data, method.config(), ctx)
     print(task.evaluate(unlearned, data, ctx, reference=None))
 
-A method whose paper assumes an original trained its own way (IAU's gradient-restricted training) also has
-``prepare(model, data, cfg, ctx) -> model``: the one-off training a deployment does before any unlearning
-request. Runs time it apart from `unlearn` (`prep_s` beside `runtime_s`); from Python, call it first.
+A method whose paper assumes an original trained its own way (IAU's gradient-restricted training, S3T's sharded
+sliced training) also has ``prepare(model, data, cfg, ctx) -> model``: the one-off training a deployment does
+before any unlearning request. Runs time it apart from `unlearn` (`prep_s` beside `runtime_s`); from Python, call
+it first.
 
 What a task family module must expose (`erase/adapters/<family>/__init__.py`, registered by one line in
 `erase/adapters/tasks.py`): a module-level ``TASK = Task(...)`` with

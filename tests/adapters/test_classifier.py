@@ -12,8 +12,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from erase.adapters.api import Context, UnlearnData
 from erase.adapters.loops import TrainConfig, predict, train_model
-from erase.adapters.methods import dmm, iau
+from erase.adapters.methods import dmm, iau, s3t
 from erase.adapters.run import Job, run
+from erase.errors import EraseError
 
 FORGETS_CLASS_BUT_NOT_YET = {  # UA more than 10 points from retrain's (100), or TA more than 3 below the original's
     "iau": "UA 0: from the gradient-restricted original (trained first, official alpha 0.005), one Adam step at lr "
@@ -60,9 +61,18 @@ def test_the_original_remembers_and_retrain_forgets(class_3):
 
 
 def test_a_one_off_preparation_is_timed_apart_from_the_unlearning_request(class_3):
-    """IAU's gradient-restricted original is trained once, before any request; SSD has nothing to prepare."""
-    iau_times, ssd_times = class_3["methods"]["iau"], class_3["methods"]["ssd"]
-    assert iau_times["prep_s"] > iau_times["runtime_s"] and "prep_s" not in ssd_times
+    """IAU's gradient-restricted original and S3T's sharded sliced training happen once, before any request; SSD
+    has nothing to prepare."""
+    iau_times, s3t_times, ssd_times = (class_3["methods"][name] for name in ("iau", "s3t", "ssd"))
+    assert iau_times["prep_s"] > iau_times["runtime_s"] and s3t_times["prep_s"] > s3t_times["runtime_s"]
+    assert "prep_s" not in ssd_times
+
+
+def test_s3t_asks_for_its_prepared_model():
+    data = UnlearnData(*(DataLoader(TensorDataset(torch.rand(4, 64), torch.arange(4))) for _ in range(3)),
+                       num_classes=4)
+    with pytest.raises(EraseError, match="s3t.prepare"):
+        s3t.unlearn(nn.Sequential(nn.Linear(64, 4)), data, s3t.S3TConfig(), Context())
 
 
 def test_the_original_memorises_like_the_anchors(random_10):

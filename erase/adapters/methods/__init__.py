@@ -41,7 +41,7 @@ CLASSIFIER_METHODS: dict[str, Method] = {
     "iau": Method(iau.unlearn, iau.IAUConfig, iau.prepare),
     "dmm": Method(dmm.unlearn, dmm.DMMConfig),
     "acu": Method(acu.unlearn, acu.ACUConfig),
-    "s3t": Method(s3t.unlearn, s3t.S3TConfig),
+    "s3t": Method(s3t.unlearn, s3t.S3TConfig, s3t.prepare),
     "modhifi": Method(modhifi.unlearn, modhifi.ModHiFiConfig),
 }
 

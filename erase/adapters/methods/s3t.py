@@ -1,13 +1,15 @@
 """S3T: sequence-aware sharded sliced training, exact unlearning by deactivating slices (Chowdhury et al.,
 ICLR 2025, "Towards Scalable Exact Machine Unlearning Using Parameter-Efficient Fine-Tuning").
 
-Training (on D = D_r u D_f): the data is split into `shards`; each shard trains `sequences` models (the budget B),
-each on its own order of the shard's slices (one slice per layer). Layers are trained top-down and cumulatively:
-the k-th trained layer sees slices 1..k of the sequence, the others frozen (paper §3.2, App. C.2). The returned
-model averages the shards' logits.
-Unlearning: per shard, the sequence whose first slice holding a forget sample comes latest is kept; the layers
-trained with that slice and after are deactivated (reset to their initialisation, which no data touched); if the
-first layer itself is affected, the deactivated layers are retrained on the shard's retained data, SISA-style.
+Training (`prepare`, the deployment's one-off training on D = D_r u D_f, before any request, so it never looks at
+which samples will be forgotten): the data is split into `shards`; each shard trains `sequences` models (the
+budget B), each on its own order of the shard's slices (one slice per layer). Layers are trained top-down and
+cumulatively: the k-th trained layer sees slices 1..k of the sequence, the others frozen (paper §3.2, App. C.2).
+The deployed model averages the shards' logits (first sequence of each shard).
+Unlearning (`unlearn`, the request): per shard, the sequence whose first slice holding a forget sample comes latest
+is kept; the layers trained with that slice and after are deactivated (reset to their initialisation, which no
+data touched); if the first layer itself is affected, the deactivated layers are retrained on the shard's retained
+data, SISA-style. Runs time the two apart (`prep_s` and `runtime_s`), as the paper reports unlearning time.
 Deviation: at this size PEFT is not needed, so each slice trains a whole Linear layer instead of a LoRA adapter;
 deactivating resets the layer instead of dropping the adapter. `shards`, `sequences` and the schedule are ours.
 """
@@ -24,6 +26,7 @@ from torch.utils.data import TensorDataset
 
 from erase.adapters.api import Context, UnlearnData, fresh_copy
 from erase.adapters.loops import features_and_head, fit, loader_of, task_loss, tensors, train_loader
+from erase.errors import EraseError
 
 
 @dataclass(frozen=True)
@@ -97,32 +100,59 @@ def train_stages(model: nn.Module, init: dict[str, torch.Tensor], slices: list[T
     return model
 
 
+class S3TSequences(nn.Module):
+    """What S3T training leaves: every shard's B trained sequences, their slice orders, the training-set indices
+    of each slice and each shard's initial weights. Its forward is the deployed model (first sequence per shard)."""
+
+    def __init__(self, sequences: list[list[nn.Module]], orders: list[list[list[int]]],
+                 slices: list[list[np.ndarray]], inits: list[dict[str, torch.Tensor]]) -> None:
+        super().__init__()
+        self.sequences = nn.ModuleList(nn.ModuleList(shard) for shard in sequences)
+        self.orders, self.slices, self.inits = orders, slices, inits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([shard[0](x) for shard in self.sequences]).mean(0)
+
+
+def prepare(model: nn.Module, data: UnlearnData, cfg: S3TConfig, ctx: Context) -> S3TSequences:
+    """S3T training on D: B slice orders per shard, every layer trained top-down from a fresh initialisation."""
+    x, y = tensors(train_loader(data, ctx.seed))
+    rng = np.random.default_rng(ctx.seed)
+    n_layers = len(linear_layers(model))
+    sequences, orders, slices, inits = [], [], [], []
+    for shard in np.array_split(rng.permutation(len(y)), cfg.shards):
+        slice_idx = np.array_split(shard, n_layers)
+        base = fresh_copy(model, ctx.seed + len(sequences))
+        init = {n: p.detach().clone() for n, p in base.named_parameters()}
+        shard_orders = [list(rng.permutation(n_layers)) if s else list(range(n_layers)) for s in range(cfg.sequences)]
+        datasets = [TensorDataset(x[i], y[i]) for i in slice_idx]
+        sequences.append([train_stages(copy.deepcopy(base), init, datasets, order, data.num_classes, cfg, ctx,
+                                       data.retain) for order in shard_orders])
+        orders.append(shard_orders)
+        slices.append(slice_idx)
+        inits.append(init)
+    return S3TSequences(sequences, orders, slices, inits)
+
+
 def unlearn(model: nn.Module, data: UnlearnData, cfg: S3TConfig, ctx: Context) -> nn.Module:
+    if not isinstance(model, S3TSequences):
+        raise EraseError("s3t unlearns from the sharded sliced model its training makes: call "
+                         "s3t.prepare(model, data, cfg, ctx) first and pass what it returns")
     x, y = tensors(train_loader(data, ctx.seed))
     n_forget = len(data.forget.dataset)
     is_forget = np.zeros(len(y), dtype=bool)
     is_forget[len(y) - n_forget:] = True  # train_loader concatenates retain, then forget
-    rng = np.random.default_rng(ctx.seed)
-    n_layers = len(linear_layers(model))
+    n_layers = len(model.orders[0][0])
     members = []
-    for shard in np.array_split(rng.permutation(len(y)), cfg.shards):
-        slice_idx = np.array_split(shard, n_layers)
-        base = fresh_copy(model, ctx.seed + len(members))
-        init = {n: p.detach().clone() for n, p in base.named_parameters()}
-        best = None
-        for s in range(cfg.sequences):  # 1. S3T training on D, B slice orders per shard
-            order = list(rng.permutation(n_layers)) if s else list(range(n_layers))
-            slices = [TensorDataset(x[i], y[i]) for i in slice_idx]
-            trained = train_stages(copy.deepcopy(base), init, slices, order, data.num_classes, cfg, ctx,
-                                   data.retain)
-            first_hit = next((k for k, i in enumerate(order) if is_forget[slice_idx[i]].any()), n_layers)
-            if best is None or first_hit > best[0]:
-                best = (first_hit, order, trained)
-        first_hit, order, trained = best
-        if first_hit == 0:  # 2a. the first slice is hit: retrain the shard on its retained data, SISA-style
+    for shard, orders, slice_idx, init in zip(model.sequences, model.orders, model.slices, model.inits, strict=True):
+        first_hits = [next((k for k, i in enumerate(order) if is_forget[slice_idx[i]].any()), n_layers)
+                      for order in orders]
+        best = max(range(len(orders)), key=lambda s: (first_hits[s], -s))  # the latest first hit; ties: first
+        trained, order = copy.deepcopy(shard[best]), orders[best]
+        if first_hits[best] == 0:  # 2a. the first slice is hit: retrain the shard on its retained data, SISA-style
             kept = [TensorDataset(x[i[~is_forget[i]]], y[i[~is_forget[i]]]) for i in slice_idx]
             trained = train_stages(trained, init, kept, order, data.num_classes, cfg, ctx, data.retain)
         else:  # 2b. deactivate the layers trained with an affected slice (a no-op when none is)
-            reset_layers(trained, init, first_hit)
+            reset_layers(trained, init, first_hits[best])
         members.append(trained)
     return ShardEnsemble(members).eval()
