@@ -1,5 +1,5 @@
 """DoCo: Concept-domain Correction for Unlearning in Diffusion Models (Wu et al., AAAI 2025);
-yongliang-wu/DoCo `train.py`, `gan.py`, `gradient_clip.py`, `scripts/nudity.sh`.
+yongliang-wu/DoCo `train.py`, `gan.py`, `gradient_clip.py`, the README's nudity command.
 
 The erased model's output distribution for the concept is aligned with the frozen model's for the anchor:
 images of the anchor (drawn once by the frozen model) are noised at a random timestep; the frozen model's
@@ -17,10 +17,13 @@ removes exactly the conflicting part only when |g_a| = 1, and lambda (0.5) keeps
 applied (the nudity script's prior weight is 0), g_b just steers it.
 
 Choices: anchor prompts come from the concept registry (`concept.anchor`), never from an LLM API; the
-concept prompt of each training pair is one of `concept.prompts`. Defaults are `scripts/nudity.sh`
-(lr 2e-6 scaled by the batch of 8 as `--scale_lr` does, 1000 steps, discriminator lr 1e-4 and 200
-warm-up steps, lambda 0.5, gradient clipping at 1.0, 1000 anchor images); the discriminator is the
-official PatchGAN with as many stride-2 blocks (at most 4) as the latent size allows.
+concept prompt of each training pair is one of `concept.prompts`. Defaults are the official README's
+nudity command (lr 6e-6 scaled by the batch of 8 as `--scale_lr` does, 2000 steps, discriminator lr 1e-4
+and 1000 warm-up steps, lambda 1, gradient clipping at 1.0) with train.py's defaults (AdamW, weight decay
+1e-2, 1000 anchor images). The repository's earlier `scripts/nudity.sh` (2e-6, 1000 steps, warm-up 200,
+lambda 0.5) went with an earlier `adjust_gradient` (unnormalised projection); the commit that normalised it
+changed the README's command to these values and removed the scripts. The discriminator is the official
+PatchGAN with as many stride-2 blocks (at most 4) as the latent size allows.
 """
 
 from __future__ import annotations
@@ -44,12 +47,13 @@ from erase.training import Loop, fit
 
 @dataclass(frozen=True)
 class DoCoConfig:
-    max_train_steps: int = 1000  # scripts/nudity.sh
-    learning_rate: float = 2e-6  # scripts/nudity.sh, multiplied by train_batch_size (--scale_lr)
-    train_batch_size: int = 8  # scripts/nudity.sh
-    dlr: float = 1e-4  # discriminator learning rate; scripts/nudity.sh
-    warm_up: int = 200  # discriminator-only steps; scripts/nudity.sh
-    lambda_: float = 0.5  # gradient-surgery scale; scripts/nudity.sh
+    max_train_steps: int = 2000  # README, "Unlearning Nudity"
+    learning_rate: float = 6e-6  # ibid., multiplied by train_batch_size (--scale_lr)
+    train_batch_size: int = 8  # ibid.
+    dlr: float = 1e-4  # discriminator learning rate; ibid.
+    warm_up: int = 1000  # discriminator-only steps; ibid.
+    lambda_: float = 1.0  # gradient-surgery scale; ibid.
+    adam_weight_decay: float = 1e-2  # train.py default (AdamW)
     max_grad_norm: float = 1.0  # train.py default
     num_class_images: int = 1000  # anchor images; train.py default
     sample_steps: int = 50  # DDIM steps drawing the anchor images
@@ -160,7 +164,8 @@ def erase(pipe, concept: Concept, cfg: DoCoConfig, run: Run):
         logs["loss_D"] = loss_d.item()
         return loss_g, logs
 
-    optimizer = torch.optim.Adam(params, lr=cfg.learning_rate * cfg.train_batch_size)  # --scale_lr
+    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate * cfg.train_batch_size,  # --scale_lr
+                                  weight_decay=cfg.adam_weight_decay)
     fit({"unet": pipe.unet, "discriminator": discriminator}, {"optimizer": optimizer, "optimizer_d": optimizer_d},
         step_fn, Loop(steps=cfg.max_train_steps, checkpoint_every=cfg.checkpoint_every),
         run, desc="DoCo")
