@@ -13,8 +13,9 @@ parameter by parameter, as the official `adjust_gradient`:
     if cos(g_a, g_b) < 0:  g_a <- g_a - lambda * cos(g_a, g_b) * g_b / |g_b|
 
 Unlike PCGrad (g_a <- g_a - (g_a . g_b / |g_b|^2) g_b), the removed component is not scaled by |g_a|, so it
-removes exactly the conflicting part only when |g_a| = 1, and lambda (0.5) keeps part of it; only g_a is
-applied (the nudity script's prior weight is 0), g_b just steers it.
+removes exactly the conflicting part only when |g_a| = 1, and lambda < 1 keeps part of it; only g_a is
+applied (with `--gradient_clip` the official step takes the corrected g_a alone, whatever `--prior_loss_weight`
+says), g_b just steers it.
 
 Choices: anchor prompts come from the concept registry (`concept.anchor`), never from an LLM API; the
 concept prompt of each training pair is one of `concept.prompts`. Defaults are the official README's
