@@ -34,9 +34,10 @@ FORGETS_CLASS_BUT_NOT_YET = {  # UA more than 10 points from retrain's (100), or
 MIA_NOT_YET = {  # mean |MIA-efficacy gap to retrain| on random:10% over seeds 0-4, against FT's mean (4.8)
     "salun": "mean gap 14.3 (seeds 0-4: 13.4, 14.9, 14.9, 10.4, 17.9) against FT's 4.8: 10 official epochs of random "
              "labels over-forget the 67 memorised samples (MIA-efficacy ~20 where retrain's is 3-9)",
-    "l1_sparse": "mean gap 4.8, the same as FT's (16 forget samples over five seeds each): closer than FT at seeds 0 "
-                 "and 3 (0.0 vs 9.0, 3.0 vs 4.5), farther at 1 and 2 (7.5 vs 6.0, 11.9 vs 3.0), tied at 4",
+    "l1_sparse": "machine-dependent: on session 7's 2-core machine its mean gap tied FT's, 4.8 (16 forget samples "
+                 "over five seeds each); on an AMD EPYC one it is closer, 5.1 against 6.3 (the originals differ)",
 }
+MIA_MACHINE_DEPENDENT = {"l1_sparse"}  # a non-strict xfail: it passes or ties depending on the processor
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,8 @@ def test_class_forgetting_reaches_retrain(class_3, method):
 
 
 @pytest.mark.parametrize("method", [
-    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=MIA_NOT_YET[m])) if m in MIA_NOT_YET else m
+    pytest.param(m, marks=pytest.mark.xfail(strict=m not in MIA_MACHINE_DEPENDENT, reason=MIA_NOT_YET[m]))
+    if m in MIA_NOT_YET else m
     for m in ("salun", "l1_sparse")])
 def test_random_forgetting_mia_closer_to_retrain_than_ft(random_10, method):
     """The mean over seeds of |MIA-efficacy - retrain's| is smaller than FT's (summed gaps are whole samples:
