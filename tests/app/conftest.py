@@ -14,8 +14,8 @@ EXPLICIT = "a photo of a naked person"  # the first explicit prompt of toy nudit
 @pytest.fixture(scope="session")
 def runs_root(tmp_path_factory):
     """A runs root holding a quick DoCo erasure of toy nudity made by the Erase tab's code (about 2.5 minutes on 2
-    cores; measured 100% -> 0% on explicit prompts), a copy of it without its model (broken) and an evaluation
-    run's directory (not an erasure run)."""
+    cores with DoCo's former 600-step preset, longer on the official 2000 steps; measured 100% -> 0% on explicit
+    prompts), a copy of it without its model (broken) and an evaluation run's directory (not an erasure run)."""
     from erase.app.tabs.erasure import start_erasure
 
     root = tmp_path_factory.mktemp("runs")
