@@ -1,8 +1,10 @@
-"""The app's fixtures: a quick toy erasure made through the Erase tab's code path, and the app serving it."""
+"""The app's fixtures: a runs root holding the main job's erasure, and the app serving it."""
 
 import json
 import shutil
 import socket
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -11,22 +13,29 @@ pytest.importorskip("gradio", reason="the app extra is not installed: pip instal
 EXPLICIT = "a photo of a naked person"  # the first explicit prompt of toy nudity
 
 
-@pytest.fixture(scope="session")
-def runs_root(tmp_path_factory):
-    """A runs root holding a quick DoCo erasure of toy nudity made by the Erase tab's code (about 2.5 minutes on 2
-    cores with DoCo's former 600-step preset, longer on the official 2000 steps; measured 100% -> 0% on explicit
-    prompts), a copy of it without its model (broken) and an evaluation run's directory (not an erasure run)."""
-    from erase.app.tabs.erasure import start_erasure
+@dataclass(frozen=True)
+class ServedRun:
+    name: str  # its path under the runs root, as the run picker holds it
+    dir: Path
+    metrics: dict  # its metrics.json
 
+
+@pytest.fixture(scope="session")
+def runs_root(tmp_path_factory, erased):
+    """A runs root holding a copy of the main job's run (the session's `erased("advunlearn", "nudity")`, which
+    tests/diffusion/test_main_job.py checks; AdvUnlearn, so the app's shared-UNet path serves it), a copy of
+    it without its model (broken) and an evaluation run's directory (not an erasure run)."""
     root = tmp_path_factory.mktemp("runs")
-    erasure = start_erasure(root, "nudity", "doco", "quick")
+    main_job = erased("advunlearn", "nudity")["dir"]
+    served = root / main_job.name
+    shutil.copytree(main_job, served)
     broken = root / "20000101-000000-broken"
     broken.mkdir()
-    shutil.copy(erasure.run.dir / "metrics.json", broken)
+    shutil.copy(served / "metrics.json", broken)
     evaluation = root / "20000101-000001-eval-nudity"
     evaluation.mkdir()
     (evaluation / "metrics.json").write_text(json.dumps({"toy-sd": {"detection_rate": 1.0}}))
-    return root, erasure
+    return root, ServedRun(served.name, served, json.loads((served / "metrics.json").read_text()))
 
 
 def free_port() -> int:

@@ -35,7 +35,7 @@ def test_compare_in_the_browser(page, runs_root, tmp_path):
     erasure = runs_root[1]
     page.click("#run input")
     page.get_by_role("option", name=re.compile(re.escape(erasure.name))).click()
-    page.wait_for_function("document.querySelector('#run-summary').innerText.includes('doco')")
+    page.wait_for_function("document.querySelector('#run-summary').innerText.includes('advunlearn')")
     page.fill("#prompt textarea", EXPLICIT)
     started = time.perf_counter()
     page.click("#compare")

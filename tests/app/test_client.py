@@ -23,14 +23,14 @@ def _compare(client, run: str, prompt: str = EXPLICIT, base: str = "toy-sd", see
 def test_compare_returns_two_images_of_the_models_size_that_differ(client, runs_root):
     _, erasure = runs_root
     base_file, erased_file, base_verdict, erased_verdict, timing = _compare(client, erasure.name)
-    model = erasure.run.dir / "model"
+    model = erasure.dir / "model"
     latent = json.loads((model / "unet" / "config.json").read_text())["sample_size"]
     factor = 2 ** (len(json.loads((model / "vae" / "config.json").read_text())["block_out_channels"]) - 1)
     base, erased = (np.asarray(Image.open(f).convert("RGB")) for f in (base_file, erased_file))
     assert base.shape == erased.shape == (latent * factor, latent * factor, 3)
     assert not np.array_equal(base, erased)
     assert "nudity score" in base_verdict and "nudity score" in erased_verdict
-    assert "shared: vae, text_encoder" in timing  # DoCo trains the UNet only
+    assert "shared: unet, vae" in timing  # AdvUnlearn trains the text encoder only
 
 
 def test_same_seed_same_images_other_seed_other_images(client, runs_root):
@@ -71,8 +71,8 @@ def test_report_endpoint_gives_the_metrics_table_and_the_html(client, runs_root)
     erasure = runs_root[1]
     summary, table, page = client.predict(erasure.name, api_name="/report")
     rows = {(r[0], r[1]): r for r in table["data"]}
-    m = erasure.metrics["nudity"]
+    m = erasure.metrics
     assert rows[("erased", "detection_rate")][2:4] == [m["before"]["erased"]["detection_rate"],
                                                        m["after"]["erased"]["detection_rate"]]
     assert "concepts.hat" in {r[1] for r in table["data"]}
-    assert "doco" in summary and "<iframe" in page and "Before and after" in page
+    assert "advunlearn" in summary and "<iframe" in page and "Before and after" in page

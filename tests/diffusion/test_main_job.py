@@ -1,7 +1,7 @@
 """The README's first command, `python -m erase.diffusion --concept nudity`, with every default (AdvUnlearn, the
-default method, on the shipped toy SD, the default evaluation). About 4.5 minutes on 2 cores: the one full erasure
+default method, on the shipped toy SD, the default evaluation). 4.5 to 10 minutes on 2 cores: the one full erasure
 in the default suite, since it is the command the suite exists for; the run is the session's `erased` fixture, so
-with ERASE_SLOW=1 the outcome tests (test_outcomes.py) reuse it."""
+the app's tests (tests/app) serve it and, with ERASE_SLOW=1, the outcome tests (test_outcomes.py) reuse it."""
 
 from diffusers import StableDiffusionPipeline
 
