@@ -32,12 +32,14 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     from erase import concepts
+
+    chosen = [concepts.get(c.strip()) for c in args.concept.split(",")]  # before torch loads: a typo fails at once
     from erase.diffusion.run import Job, run
     from erase.parallel import is_main_process
 
-    job = Job(concepts=[concepts.get(c.strip()) for c in args.concept.split(",")], method=args.method,
-              model=args.model, out=args.out, config_file=args.config, overrides=tuple(args.set), resume=args.resume,
-              seed=args.seed, device=args.device, argv=tuple(sys.argv[1:] if argv is None else argv))
+    job = Job(concepts=chosen, method=args.method, model=args.model, out=args.out, config_file=args.config,
+              overrides=tuple(args.set), resume=args.resume, seed=args.seed, device=args.device,
+              argv=tuple(sys.argv[1:] if argv is None else argv))
     run_, metrics = run(job)
     if not is_main_process():  # under `accelerate launch`, the first process reports
         return 0
