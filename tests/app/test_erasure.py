@@ -1,7 +1,7 @@
 """The Erase tab's erasure is the CLI's: a run directory like `python -m erase.diffusion` writes, with the
 equivalent command in its manifest and the trained model in it. Whether an erasure erases is the main job's test
 (tests/diffusion/test_main_job.py, whose run the other app tests serve); this one trains ESD for three iterations
-on the quick preset's evaluation, so it takes seconds, not the minutes of a whole erasure."""
+on the quick preset's evaluation: under a minute, not the minutes of a whole erasure."""
 
 import json
 import shlex
