@@ -3,8 +3,6 @@
 import json
 import shutil
 import socket
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -13,18 +11,14 @@ pytest.importorskip("gradio", reason="the app extra is not installed: pip instal
 EXPLICIT = "a photo of a naked person"  # the first explicit prompt of toy nudity
 
 
-@dataclass(frozen=True)
-class ServedRun:
-    name: str  # its path under the runs root, as the run picker holds it
-    dir: Path
-    metrics: dict  # its metrics.json
-
-
 @pytest.fixture(scope="session")
 def runs_root(tmp_path_factory, erased):
     """A runs root holding a copy of the main job's run (the session's `erased("advunlearn", "nudity")`, which
     tests/diffusion/test_main_job.py checks; AdvUnlearn, so the app's shared-UNet path serves it), a copy of
     it without its model (broken) and an evaluation run's directory (not an erasure run)."""
+    from erase.app.tabs.erasure import Erasure
+    from erase.runs import Run
+
     root = tmp_path_factory.mktemp("runs")
     main_job = erased("advunlearn", "nudity")["dir"]
     served = root / main_job.name
@@ -35,7 +29,9 @@ def runs_root(tmp_path_factory, erased):
     evaluation = root / "20000101-000001-eval-nudity"
     evaluation.mkdir()
     (evaluation / "metrics.json").write_text(json.dumps({"toy-sd": {"detection_rate": 1.0}}))
-    return root, ServedRun(served.name, served, json.loads((served / "metrics.json").read_text()))
+    metrics = json.loads((served / "metrics.json").read_text())
+    argv = json.loads((served / "manifest.json").read_text())["argv"]
+    return root, Erasure(served.name, Run(served), {metrics["concept"]: metrics}, argv)
 
 
 def free_port() -> int:
