@@ -37,17 +37,25 @@ def test_a_run_writes_model_metrics_and_report(tiny_pipeline_dir, tmp_path, caps
     (["--set", "method.lr"], "bad --set 'method.lr'"),
     (["--set", "method.no_such_key=1"], "unknown config key 'method.no_such_key'"),
     (["--set", "method.iterations='many'"], "method.iterations"),
-    (["--model", "CompVis/stable-diffusion-v1-4"], "could not load 'CompVis/stable-diffusion-v1-4'"),
     (["--model", "/nonexistent/model"], "/nonexistent/model"),
     (["--resume", "/nonexistent/run"], "--resume: no run at /nonexistent/run"),
 ])
-def test_bad_input_gets_one_line_and_exit_2(argv, message, tmp_path, monkeypatch):
+def test_bad_input_gets_one_line_and_exit_2(argv, message, tmp_path, capsys):
+    """In process (`cli_main` returns the exit code; any other exception would fail the test)."""
+    assert main(["--out", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())  # no run directory for a run that never started
+
+
+def test_an_offline_hub_id_fails_in_one_line_from_the_command_line(tmp_path, monkeypatch):
+    """The real entry point in its own process: huggingface_hub reads HF_HUB_OFFLINE when it is imported."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    proc = subprocess.run([sys.executable, "-m", "erase.diffusion", "--out", str(tmp_path), *argv],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "erase.diffusion", "--out", str(tmp_path), "--model",
+                           "CompVis/stable-diffusion-v1-4"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
-    assert message in proc.stderr and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) <= 2
+    assert "could not load 'CompVis/stable-diffusion-v1-4'" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def _checkpoint_unet(run_dir):
