@@ -21,8 +21,9 @@ TOY_MODEL = "toy-sd"
 # Presets are `--set` overrides over the method's toy preset. "toy": the toy preset and its full evaluation
 # (3-6 minutes on 2 cores). "quick": the same erasure, measured on a small evaluation (8 samples per prompt set,
 # 4 per retained concept, no FID, no attack); on nudity, 2 busy cores: DoCo 151 s on its former 600-step preset
-# (100% -> 0%) and 500 s on its official 2000 steps (a slower 2-core machine, 2026-12-07), AdvUnlearn 225 s
-# (100% -> 12%); ESD at its official 1000 iterations 191 s on 2 quiet cores (100% -> 0% on 8 samples).
+# (100% -> 0%) and 500 s on the official 2000 steps (a slower 2-core machine, 2026-12-07; its 1250-step preset
+# trains in 183 s there), AdvUnlearn 225 s (100% -> 12%); ESD at its official 1000 iterations 191 s on 2 quiet
+# cores (100% -> 0% on 8 samples).
 PRESETS: dict[str, tuple[str, ...]] = {
     "quick": ("eval.samples=8", "eval.retain_samples=4", "eval.clip_samples=8", "eval.fid_samples=0",
               "eval.attack_prompts=0"),
