@@ -16,6 +16,7 @@ def runs_root(tmp_path_factory, erased):
     """A runs root holding a copy of the main job's run (the session's `erased("advunlearn", "nudity")`, which
     tests/diffusion/test_main_job.py checks; AdvUnlearn, so the app's shared-UNet path serves it), a copy of
     it without its model (broken) and an evaluation run's directory (not an erasure run)."""
+    from erase.app.catalog import open_run_dir
     from erase.app.tabs.erasure import Erasure
     from erase.runs import Run
 
@@ -29,7 +30,7 @@ def runs_root(tmp_path_factory, erased):
     evaluation = root / "20000101-000001-eval-nudity"
     evaluation.mkdir()
     (evaluation / "metrics.json").write_text(json.dumps({"toy-sd": {"detection_rate": 1.0}}))
-    metrics = json.loads((served / "metrics.json").read_text())
+    metrics = open_run_dir(root, served.name).metrics  # as the app reads it
     argv = json.loads((served / "manifest.json").read_text())["argv"]
     return root, Erasure(served.name, Run(served), {metrics["concept"]: metrics}, argv)
 
