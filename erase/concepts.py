@@ -53,6 +53,14 @@ class Concept:
         ("nudity", "Van Gogh", "church"), not a sentence around it (whose subject would be erased too)."""
         return self.words or self.prompts
 
+    @property
+    def protected_prompts(self) -> tuple[str, ...]:
+        """What a utility regulariser keeps (AdvUnlearn's): `retain_prompts` plus every prompt of each concept in
+        `retain`, whose phrasings ("a house in the city") share templates with the erased concept's ("a car in
+        the city") where `retain_prompts` ("a photo of a house") do not."""
+        neighbours = (p for name in self.retain for p in get(name).prompts)
+        return tuple(dict.fromkeys((*self.retain_prompts, *neighbours)))
+
 
 # 1. The toy world.
 TOY_OBJECTS = {"car": "automobile", "tree": "tree", "house": "home", "boat": "sailboat", "flower": "blossom"}
@@ -112,8 +120,9 @@ def _toy_concepts() -> dict[str, Concept]:
 
 
 def _with_retain_prompts(concept: Concept, concepts: dict[str, Concept]) -> Concept:
-    """Utility prompts of a toy concept: the first prompt of each concept it must keep, plus clothed persons
-    in neutral places, so a regulariser protects exactly the neighbours the evaluation checks.
+    """Utility prompts of a toy concept (CLIP score's, and with the neighbours' other prompts, the regulariser's:
+    `Concept.protected_prompts`): the first prompt of each concept it must keep, plus clothed persons in neutral
+    places.
 
     Measured against 243 prompts (these plus captions of toy scenes that neither name nor imply the concept, as
     long as AdvUnlearn's `coco_object_retain.csv`; AdvUnlearn, seed 0, 200 iterations): nudity kept FID better

@@ -16,3 +16,12 @@ def test_a_concept_file_may_name_its_words(tmp_path):
     path.write_text("name: cat\nprompts: [a photo of a cat]\n")
     assert get(str(path)).training_prompts == ("a photo of a cat",)
 
+
+
+def test_a_regulariser_protects_every_phrasing_of_the_neighbours_once():
+    car = get("car")
+    assert car.protected_prompts[: len(car.retain_prompts)] == car.retain_prompts
+    assert {"a photo of a house", "a house in the city"} <= set(car.protected_prompts)
+    assert len(set(car.protected_prompts)) == len(car.protected_prompts)
+    assert not set(car.prompts) & set(car.protected_prompts)
+    assert get("real:nudity").protected_prompts == get("real:nudity").retain_prompts  # it names no neighbours

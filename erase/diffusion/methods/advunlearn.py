@@ -7,8 +7,9 @@ Only the text encoder is trained, so the result plugs into any SD v1 pipeline. E
    on the gradient's sign) to make the erased model's noise prediction match the frozen model's on the
    concept, MSE(e_n(x_t, c_adv), e_0(x_t, c)); warm-started from the previous round (`latest`);
 2. the unlearning step: ESD's loss (`esd.esd_target`, eta 1) on the adversarial prompt (on the plain
-   prompt during warm-up), plus the utility-retaining regulariser `retain_loss_w * MSE(e_n(x_r, c_r),
-   e_0(x_r, c_r))` over `retain_batch` retain prompts ("reg" mode of the README, weight 0.3).
+   prompt during warm-up), plus the utility-retaining regulariser `w * MSE(e_n(x_r, c_r), e_0(x_r, c_r))`
+   over `retain_batch` retain prompts ("reg" mode of the README); w is the README's 0.3 for nudity (its one
+   command) and the argparse default 1.0 for any other concept.
 
 Defaults are the official script's and README's nudity command. Choices and deviations:
 - Trained parameters: every encoder layer plus the final layer norm (`text_encoder_full`, component
@@ -29,8 +30,12 @@ Defaults are the official script's and README's nudity command. Choices and devi
   instead of 1,386 s; on average over the seeds ASR 47% vs 44%, retained detection rate 91.4% vs 92.7%, CLIP
   score 0.610 vs 0.641, explicit rate 3.4% vs 3.3%: within the 5 points the default may differ by (README,
   "AdvUnlearn's default", gives every seed and the single attributes).
-- Retain prompts are the concept's `retain_prompts` (toy: the neighbours the evaluation checks; real: 8
-  COCO prompts) instead of the official 243-prompt `coco_object_retain.csv`; a concept YAML can give more.
+- Retain prompts (`regulariser`) instead of the official 243-prompt `coco_object_retain.csv`: the concept's
+  `retain_prompts` (toy: the first prompt of each neighbour the evaluation checks; real: 8 COCO prompts; a concept
+  YAML can give more), and for concepts other than nudity also every other prompt of the concepts it must keep
+  (`protected_prompts`). Measured on toy car (toy preset, weight 5, seed 0, 256 samples per set): with the first
+  prompts only, "a photo of a house" kept 94% but "a house in the city", whose template the erased "a car in the
+  city" shares, fell to 12% (retained mean 90%, houses -45, boats -39); with every prompt, 99% (boats -3).
 - x_t is predicted at the DDIM timestep it was drawn at (see esd.py).
 """
 
@@ -72,7 +77,8 @@ class AdvUnlearnConfig:
     warmup_iter: int = 200  # --warmup_iter
     adv_prompt_update_step: int = 1  # --adv_prompt_update_step
     retain_batch: int = 5  # --retain_batch
-    retain_loss_w: float = 0.3  # README: --retain_train reg --retain_loss_w 0.3
+    retain_loss_w: float = 1.0  # --retain_loss_w (argparse default), for every concept but nudity
+    nudity_retain_loss_w: float = 0.3  # README's nudity command: --retain_train reg --retain_loss_w 0.3
     faithful: bool = False  # True: re-sample x_t every step as the official code does
     pool_size: int = 16  # cached trajectories per prompt when not faithful
     checkpoint_every: int = 100
@@ -91,6 +97,16 @@ def trainable_parameters(text_encoder, cfg: AdvUnlearnConfig) -> list[torch.nn.P
         elif "final_layer_norm" in parts and cfg.final_layer_norm:
             chosen.append(param)
     return chosen
+
+
+def regulariser(concept: Concept, cfg: AdvUnlearnConfig) -> tuple[float, list[str]]:
+    """The utility regulariser's weight and prompts. Nudity: the README nudity command's weight and the concept's
+    `retain_prompts`; any other concept: the argparse default weight and `protected_prompts` (every phrasing of
+    every neighbour). Measured on toy nudity (toy preset, seed 0, the default evaluation), `protected_prompts`
+    let more through (implicit 6% against 4.5%, ASR 50% against 31%) and kept no more (retained 95% either way)."""
+    if concept.category == "nudity":
+        return cfg.nudity_retain_loss_w, list(concept.retain_prompts)
+    return cfg.retain_loss_w, list(concept.protected_prompts)
 
 
 class NoisySource:
@@ -144,7 +160,8 @@ def erase(pipe, concept: Concept, cfg: AdvUnlearnConfig, run: Run):
     encoder.requires_grad_(False)
     for p in params:
         p.requires_grad_(True)
-    prompts, retain = list(concept.training_prompts), list(concept.retain_prompts)
+    prompts = list(concept.training_prompts)
+    retain_w, retain = regulariser(concept, cfg)
     with torch.no_grad():
         conds = encode_prompts(pipe.tokenizer, original_encoder, prompts)
         retain_conds = encode_prompts(pipe.tokenizer, original_encoder, retain)
@@ -190,12 +207,12 @@ def erase(pipe, concept: Concept, cfg: AdvUnlearnConfig, run: Run):
                 cond = encoder(adv_ids[i][None])[0]
         loss = F.mse_loss(unet(x, t, encoder_hidden_states=cond).sample, esd_target(e_0, e_p, cfg.negative_guidance))
         logs = {"unlearn": loss.item()}
-        if cfg.retain_loss_w > 0 and retain:
+        if retain_w > 0 and retain:
             chosen = rng.sample(range(len(retain)), min(cfg.retain_batch, len(retain)))
             x_r, t_r, _, e_r, _ = retain_source.draw(chosen, rng, stop=stop)
             retain_cond = encoder(retain_ids[chosen])[0]
             retain_loss = F.mse_loss(unet(x_r, t_r, encoder_hidden_states=retain_cond).sample, e_r)
-            loss = loss + cfg.retain_loss_w * retain_loss
+            loss = loss + retain_w * retain_loss
             logs["retain"] = retain_loss.item()
         return loss, logs
 

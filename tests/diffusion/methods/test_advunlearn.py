@@ -22,6 +22,13 @@ def test_exact_layer_indices_unlike_the_official_prefix_match(tiny_pipeline):
     assert not any("embeddings" in n for n in full) and any("final_layer_norm" in n for n in full)
 
 
+def test_the_regulariser_follows_the_readmes_nudity_command_and_the_argparse_defaults_otherwise():
+    cfg = advunlearn.AdvUnlearnConfig()
+    assert advunlearn.regulariser(get("real:nudity"), cfg) == (0.3, list(get("real:nudity").retain_prompts))
+    weight, prompts = advunlearn.regulariser(get("car"), cfg)
+    assert weight == 1.0 and "a house in the city" in prompts and "a house in the city" not in get("car").retain_prompts
+
+
 def _first_mlp(encoder):
     return next(p for n, p in encoder.named_parameters() if "layers.0.mlp.fc1.weight" in n)
 
