@@ -28,7 +28,13 @@ FORGETS_CLASS_BUT_NOT_YET = {  # UA more than 10 points from retrain's (100), or
              "anchors' ResNets leave it through BatchNorm's batch statistics); measured at width 128, the "
              "small-scale notebook's settings (Adam, wd 0.1, 3 of 10 epochs, batches 64/32) also leave UA 0",
 }
-# SSD passes at seed 0 (TA +0.2) but not at every seed: seed 1 TA -10.4, seed 2 UA 91.2 (passes).
+FORGETS_CLASS_MACHINE_DEPENDENT = {  # non-strict xfails: they pass or fail depending on the processor
+    "ssd": "machine-dependent: at seed 0 it passes on a 2-core AMD EPYC (TA +0.2 points of the original's) and fails "
+           "on a 2-core Intel Xeon with AMX (UA 100, TA 92.8 against 96.3: -3.5). The original reaches the same "
+           "TA (96.3) on both; SSD, which dampens the weights whose importance ratio crosses a threshold, does not "
+           "give the same model",
+}
+# SSD is also seed-sensitive: seed 1 TA -10.4, seed 2 UA 91.2 (passes).
 # Measured on a small BatchNorm CNN instead of the MLP, these stay unmet and RL, SalUn, LAF, S3T and ModHiFi-U fail
 # too (erase/adapters/classifier says why the MLP stays).
 MIA_NOT_YET = {  # mean |MIA-efficacy gap to retrain| on random:10% over seeds 0-4, against FT's mean (4.8)
@@ -86,7 +92,9 @@ def test_the_original_memorises_like_the_anchors(random_10):
 
 @pytest.mark.parametrize("method", [
     pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=FORGETS_CLASS_BUT_NOT_YET[m]))
-    if m in FORGETS_CLASS_BUT_NOT_YET else m
+    if m in FORGETS_CLASS_BUT_NOT_YET else
+    pytest.param(m, marks=pytest.mark.xfail(strict=False, reason=FORGETS_CLASS_MACHINE_DEPENDENT[m]))
+    if m in FORGETS_CLASS_MACHINE_DEPENDENT else m
     for m in ("rl", "scrub", "bad_teacher", "ssd", "l1_sparse", "prune_ft", "salun", "laf", "iau", "dmm", "acu",
               "s3t", "modhifi")])
 def test_class_forgetting_reaches_retrain(class_3, method):
