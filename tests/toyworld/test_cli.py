@@ -36,8 +36,8 @@ def test_an_offline_hub_id_fails_in_one_line_from_the_command_line(tmp_path, mon
     """The real entry point in its own process: huggingface_hub reads HF_HUB_OFFLINE when it is imported."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "erase.toyworld", "sample", "--model", "CompVis/stable-diffusion-v1-4"],
-                          capture_output=True, text=True, timeout=120)
+    argv = [sys.executable, "-m", "erase.toyworld", "sample", "--model", "CompVis/stable-diffusion-v1-4"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "could not load 'CompVis/stable-diffusion-v1-4'" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
