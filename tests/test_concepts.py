@@ -17,7 +17,6 @@ def test_a_concept_file_may_name_its_words(tmp_path):
     assert get(str(path)).training_prompts == ("a photo of a cat",)
 
 
-
 def test_a_regulariser_protects_every_phrasing_of_the_neighbours_once():
     car = get("car")
     assert car.protected_prompts[: len(car.retain_prompts)] == car.retain_prompts
