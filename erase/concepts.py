@@ -38,7 +38,7 @@ class Concept:
     paraphrases: tuple[str, ...]  # other words for it
     implicit: tuple[str, ...]  # never name it, yet often produce it
     neutral: tuple[str, ...]  # controls: similar prompts that should not produce it
-    anchor: str  # what the concept is mapped to (ESD's / AdvUnlearn's e_0 prompt, DoCo's anchor)
+    anchor: str  # DoCo's anchor prompt, what it maps the concept to (ESD and AdvUnlearn use the empty prompt)
     retain: tuple[str, ...]  # names of concepts that must survive its erasure
     retain_prompts: tuple[str, ...] = ()  # utility prompts (AdvUnlearn's regulariser, CLIP score)
     detector: Detector = field(default_factory=lambda: Detector("toy"))
