@@ -23,8 +23,10 @@ from erase.hub import load_pretrained
 
 
 @torch.no_grad()
-def guidance_kept(original, erased, prompt: str, runs: int, steps: int, guidance: float) -> list[tuple[int, float]]:
-    """(timestep, share of the original's guidance direction kept) at each DDIM step, over `runs` trajectories."""
+def guidance_kept(original, erased, prompt: str, runs: int, steps: int, guidance: float,
+                  every: int = 1) -> list[tuple[int, float]]:
+    """(timestep, share of the original's guidance direction kept) at every `every`-th DDIM step, over `runs`
+    trajectories."""
     def conditions(pipe):
         return (encode_prompts(pipe.tokenizer, pipe.text_encoder, [p] * runs) for p in (prompt, ""))
 
@@ -33,7 +35,7 @@ def guidance_kept(original, erased, prompt: str, runs: int, steps: int, guidance
     noise = torch.randn((runs, *latent_shape(original)), generator=torch.Generator().manual_seed(0))
     states, uncond_eps, cond_eps = trajectory(original.unet, scheduler, cond, uncond, noise, guidance)
     kept = []
-    for x, t, e_0, e_p in zip(states, scheduler.timesteps, uncond_eps, cond_eps, strict=True):
+    for x, t, e_0, e_p in list(zip(states, scheduler.timesteps, uncond_eps, cond_eps, strict=True))[::every]:
         erased_0, e_n = uncond_cond_eps(erased.unet, x, t, erased_cond, erased_uncond)
         direction = e_p - e_0
         kept.append((int(t), float(((e_n - erased_0) * direction).sum() / (direction * direction).sum())))
@@ -55,7 +57,7 @@ def main() -> None:
     except EraseError as exc:
         parser.exit(2, f"error: {exc}\n")
     for prompt in args.prompts:
-        kept = guidance_kept(original, erased, prompt, args.runs, args.steps, args.guidance)[:: args.every]
+        kept = guidance_kept(original, erased, prompt, args.runs, args.steps, args.guidance, args.every)
         print(f"{prompt!r}: " + " ".join(f"t={t}:{share:.2f}" for t, share in kept))
 
 
