@@ -90,13 +90,13 @@ def check(job: Job) -> None:
 
 def run(job: Job) -> tuple[Run, dict[str, Any]]:
     """Erase `job.concepts` one after another; returns the run and its metrics."""
+    # 1. Check inputs (before the pipeline classes import, seconds, and any weights load).
+    check(job)
     from accelerate.utils import set_seed
     from diffusers import StableDiffusionPipeline
 
     from erase.hub import load_pretrained, resolve_model
 
-    # 1. Check inputs (before any weights load).
-    check(job)
     erase_fn, _ = METHODS[job.method]
 
     # 2. Load the model and resolve the config for its family.
