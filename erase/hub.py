@@ -70,16 +70,27 @@ def load_pretrained(cls: type[T], name_or_path: str | Path, **kwargs: Any) -> T:
         except OSError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EraseError(f"could not load '{source}' as {cls.__name__}: {reason}") from exc
-    if _offline():
+    offline = _offline()
+    if offline:
         kwargs.setdefault("local_files_only", True)
+    pipeline_logger = logging.getLogger("diffusers.pipelines.pipeline_utils")
+    pipeline_logger.addFilter(_without_hub_retry_warning)
     try:
         return cls.from_pretrained(source, **kwargs)
     except _hub_errors() as exc:
         logger.debug("loading %s from the hub failed", source, exc_info=True)
         raise EraseError(
-            f"could not load '{source}' from the Hugging Face hub (offline?): pass a local folder "
-            "with --model PATH, or connect and unset HF_HUB_OFFLINE"
+            f"could not load '{source}' from the Hugging Face hub (offline?): pass a local model folder "
+            f"instead, or connect{' and unset HF_HUB_OFFLINE' if offline else ''}"
         ) from exc
+    finally:
+        pipeline_logger.removeFilter(_without_hub_retry_warning)
+
+
+def _without_hub_retry_warning(record: logging.LogRecord) -> bool:
+    """Drops diffusers' two-line "Couldn't connect to the Hub ... Will try to load from local cache": a hub id
+    that is not cached then fails in our one line, and a cached one loads under huggingface_hub's own notice."""
+    return not record.getMessage().startswith("Couldn't connect to the Hub")
 
 
 def check_model_folder(path: Path, cls: type) -> None:

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -37,9 +41,27 @@ def test_offline_hub_id_fails_fast_with_one_line(tmp_path, monkeypatch):
         load_pretrained(StableDiffusionPipeline, "CompVis/stable-diffusion-v1-4", cache_dir=tmp_path)
     assert time.monotonic() - start < 10
     assert str(info.value) == (
-        "could not load 'CompVis/stable-diffusion-v1-4' from the Hugging Face hub (offline?): pass a local "
-        "folder with --model PATH, or connect and unset HF_HUB_OFFLINE"
+        "could not load 'CompVis/stable-diffusion-v1-4' from the Hugging Face hub (offline?): pass a local model "
+        "folder instead, or connect and unset HF_HUB_OFFLINE"
     )
+
+
+def test_an_unreachable_hub_still_loads_a_cached_model(tmp_path):
+    """A hub id cached locally (toy-sd under a made-up id) loads while the hub refuses connections, without
+    diffusers' "Couldn't connect" warning, which `load_pretrained` holds back for the uncached case's one line."""
+    revision = "0" * 40
+    repo = tmp_path / "hub" / "models--someone--toy-sd"
+    shutil.copytree(toy_path("toy-sd"), repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    env.update(HF_HOME=str(tmp_path), HF_ENDPOINT="http://127.0.0.1:9")
+    code = ("from diffusers import StableDiffusionPipeline; from erase.hub import load_pretrained;"
+            "print(type(load_pretrained(StableDiffusionPipeline, 'someone/toy-sd')).__name__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "StableDiffusionPipeline"
+    assert "Could not reach the Hub" in proc.stderr and "Couldn't connect to the Hub" not in proc.stderr
 
 
 def write_json(folder, name, data):

@@ -48,14 +48,20 @@ def test_bad_input_gets_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert not any(tmp_path.iterdir())  # no run directory for a run that never started
 
 
-def test_an_offline_hub_id_fails_in_one_line_from_the_command_line(tmp_path, monkeypatch):
-    """The real entry point in its own process: huggingface_hub reads HF_HUB_OFFLINE when it is imported."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+@pytest.mark.parametrize("env", [{"HF_HUB_OFFLINE": "1"}, {"HF_ENDPOINT": "http://127.0.0.1:9"}],
+                         ids=["HF_HUB_OFFLINE", "hub-unreachable"])
+def test_an_offline_hub_id_fails_in_one_line_from_the_command_line(env, tmp_path, monkeypatch):
+    """The real entry point in its own process (huggingface_hub reads its environment when it is imported), with
+    an empty cache: offline by the user's switch, or a hub that refuses connections (diffusers' own two-line
+    "Couldn't connect to the Hub" warning is held back)."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for name, value in {"HF_HOME": str(tmp_path / "hf"), **env}.items():
+        monkeypatch.setenv(name, value)
     proc = subprocess.run([sys.executable, "-m", "erase.diffusion", "--out", str(tmp_path), "--model",
                            "CompVis/stable-diffusion-v1-4"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "could not load 'CompVis/stable-diffusion-v1-4'" in proc.stderr and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
 def _checkpoint_unet(run_dir):
