@@ -126,8 +126,8 @@ def _with_retain_prompts(concept: Concept, concepts: dict[str, Concept]) -> Conc
 
     Measured against 243 prompts (these plus captions of toy scenes that neither name nor imply the concept, as
     long as AdvUnlearn's `coco_object_retain.csv`; AdvUnlearn, seed 0, 200 iterations): nudity kept FID better
-    (+49% against +78%) but car lost houses (-64 points) and sketch stayed 40% (15% here), as each neighbour
-    is drawn 16 times less often.
+    (+49% against +78%, FID then over every held-out scene) but car lost houses (-64 points) and sketch stayed 40%
+    (15% here), as each neighbour is drawn 16 times less often.
     """
     kept = tuple(concepts[name].prompts[0] for name in concept.retain)
     return dataclasses.replace(concept, retain_prompts=kept + TOY_RETAIN_PROMPTS)

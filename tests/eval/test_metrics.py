@@ -107,3 +107,24 @@ def test_toy_fid_sees_a_missing_concept():
     world = render_batch(sample_scenes(3, 500))
     clothed = render_batch([dataclasses.replace(s, nude=False) for s in sample_scenes(4, 500)])
     assert fid_kid(world, render_batch(sample_scenes(5, 500)))["fid"] < fid_kid(world, clothed)["fid"]
+
+
+@pytest.mark.parametrize("name", ["nudity", "sketch", "car"])
+def test_the_retained_fid_leaves_out_the_erased_concepts_scenes(name):
+    """The toy FID's captions (one held-out stream) and references (another) are the first n held-out scenes that
+    do not show the erased concept, which an erasure that works must change."""
+    from erase.concepts import get
+    from erase.eval.evaluate import fid_scenes
+    from erase.toyworld.quality import HELDOUT_SEED
+    from erase.toyworld.world import HEADS
+
+    concept = get(name)
+    head, target = concept.detector.head, concept.detector.target
+    for references, seed in ((False, HELDOUT_SEED + 1), (True, HELDOUT_SEED + 2)):
+        every = heldout_batch(256, seed)
+        shown = (every.labels[head] == HEADS[head].index(target)).numpy()
+        assert shown[:128].any()  # the first 128 scenes do show it
+        kept = np.flatnonzero(~shown)[:128]
+        captions, images = fid_scenes(concept, 128, references)
+        assert captions == [every.captions[i] for i in kept]
+        assert torch.equal(images, every.images[kept])

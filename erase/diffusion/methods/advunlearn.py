@@ -104,7 +104,8 @@ def regulariser(concept: Concept, cfg: AdvUnlearnConfig) -> tuple[float, list[st
     `retain_prompts`; any other concept: the argparse default weight and `protected_prompts` (every phrasing of
     every neighbour). Measured on toy nudity (toy preset, seed 0, the default evaluation), `protected_prompts`
     let more through (implicit 6% against 4.5%, ASR 50% against 31%) and kept no more by detection (retained 94.6%
-    against 95.2%), though CLIP score and FID moved less (98.6% of the base against 92.2%, +42% against +65%)."""
+    against 95.2%), though CLIP score and FID moved less (98.6% of the base against 92.2%, +42% against +65%; FID
+    then compared every held-out scene, the concept's own too)."""
     if concept.category == "nudity":
         return cfg.nudity_retain_loss_w, list(concept.retain_prompts)
     return cfg.retain_loss_w, list(concept.protected_prompts)
