@@ -180,9 +180,10 @@ def fid_scenes(concept: Concept, n: int, references: bool = False) -> tuple[list
     from the captions of one held-out stream and is compared with the renders of another (`references`).
 
     The toy FID measures what an erasure keeps, as the papers' FID on COCO prompts, which seldom show the erased
-    concept, does. With every scene, an erasure that works is charged for the concept's own scenes (5% of them
-    show nudity, 23% a sketch): measured on toy-sd v4 with sketch (seed 0, 256 vs 256), the base scores 248.1 with
-    every scene and 218.8 without sketches, DoCo's erasure 281.2 (+13%) and 231.0 (+6%), ESD-x's 216.0 and 205.6.
+    concept, does. With every scene, an erasure that works is charged for the concept's own scenes (of the first
+    256, 14-16% show nudity, 18-23% a sketch, 5-9% a car): measured on toy-sd v4 with sketch (seed 0, 256 vs
+    256), the base scores 248.1 with every scene and 218.8 without sketches, DoCo's erasure 281.2 (+13%) and 231.0
+    (+6%), ESD-x's 216.0 and 205.6.
     """
     from erase.toyworld.quality import HELDOUT_SEED, heldout_batch
     from erase.toyworld.world import HEADS
