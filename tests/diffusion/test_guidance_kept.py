@@ -1,21 +1,16 @@
 """scripts/guidance_kept.py: an untouched model keeps all of a prompt's guidance, a text-blind one none."""
 
 import copy
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
-SCRIPT = Path(__file__).parents[2] / "scripts" / "guidance_kept.py"
+from tests.conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def guidance_kept():
-    spec = importlib.util.spec_from_file_location("guidance_kept", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.guidance_kept
+    return load_script("guidance_kept").guidance_kept
 
 
 def test_an_untouched_copy_keeps_all_the_guidance(tiny_pipeline, guidance_kept):

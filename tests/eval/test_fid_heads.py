@@ -2,8 +2,6 @@
 head, over persons only, and leaves the scene's other heads where they were."""
 
 import dataclasses
-import importlib.util
-from pathlib import Path
 
 import pytest
 
@@ -12,15 +10,12 @@ from erase.toyworld.data import to_tensor
 from erase.toyworld.detector import ToyDetector
 from erase.toyworld.render import render_batch
 from erase.toyworld.world import sample_scenes
-
-SCRIPT = Path(__file__).parents[2] / "scripts" / "fid_heads.py"
+from tests.conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def head_distances():
-    spec = importlib.util.spec_from_file_location("fid_heads", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("fid_heads")
     detector = ToyDetector.from_pretrained(toy_path("toy-detector")).eval()
     return lambda images, references: module.head_distances(detector, images, references)
 
