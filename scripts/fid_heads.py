@@ -17,10 +17,12 @@ import torch
 from diffusers import StableDiffusionPipeline
 
 from erase.concepts import get
+from erase.config import load_config
+from erase.diffusion.run import EVAL_CONFIGS
 from erase.errors import EraseError
-from erase.eval.evaluate import fid_scenes
+from erase.eval.evaluate import EvalConfig, fid_scenes
 from erase.eval.fid import fid_kid
-from erase.eval.sampling import SamplerConfig, generate
+from erase.eval.sampling import generate
 from erase.hub import load_pretrained, toy_path
 from erase.toyworld.data import to_tensor, to_uint8
 from erase.toyworld.detector import ToyDetector
@@ -60,10 +62,11 @@ def main() -> None:
     captions, _ = fid_scenes(concept, args.samples)
     _, references = fid_scenes(concept, args.samples, references=True)
     detector = ToyDetector.from_pretrained(toy_path("toy-detector")).eval()
+    sampler = load_config(EvalConfig, preset=EVAL_CONFIGS / "toy.yaml").sampler  # the toy evaluation's sampler
     print(f"| model | toy FID | {' | '.join(HEADS)} |\n|---|---|{'---|' * len(HEADS)}")
     for name, pipe in zip(args.models, pipes, strict=True):
         pipe.set_progress_bar_config(disable=True)
-        images = generate(pipe, captions, list(range(args.samples)), SamplerConfig())
+        images = generate(pipe, captions, list(range(args.samples)), sampler)
         fid = fid_kid(images, to_uint8(references))["fid"]
         distances = head_distances(detector, to_tensor(images), references)
         print(f"| {name} | {fid:.1f} | {' | '.join(f'{distances[h]:.2f}' for h in HEADS)} |")

@@ -189,11 +189,12 @@ def fid_scenes(concept: Concept, n: int, references: bool = False) -> tuple[list
     from erase.toyworld.world import HEADS
 
     seed, detector = HELDOUT_SEED + (2 if references else 1), concept.detector
+    if detector.kind != "toy":
+        batch = heldout_batch(n, seed)
+        return batch.captions, batch.images
     drawn = n
     while True:
         batch = heldout_batch(drawn, seed)
-        if detector.kind != "toy":
-            return batch.captions, batch.images
         shown = batch.labels[detector.head].numpy() == HEADS[detector.head].index(detector.target)
         keep = np.flatnonzero(~shown)[:n]
         if len(keep) == n:
