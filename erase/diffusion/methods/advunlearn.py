@@ -105,7 +105,9 @@ def regulariser(concept: Concept, cfg: AdvUnlearnConfig) -> tuple[float, list[st
     every neighbour). Measured on toy nudity (toy preset, seed 0, the default evaluation), `protected_prompts`
     let more through (implicit 6% against 4.5%, ASR 50% against 31%) and kept no more by detection (retained 94.6%
     against 95.2%), though CLIP score and FID moved less (98.6% of the base against 92.2%, +42% against +65%; FID
-    then compared every held-out scene, the concept's own too)."""
+    then compared every held-out scene, the concept's own too). With the toy preset's other weight, 5, as well:
+    implicit 11.4%, ASR 50%, every retained concept kept but beards (-11 against -25), CLIP 99% of the base, FID
+    +50% against +68%."""
     if concept.category == "nudity":
         return cfg.nudity_retain_loss_w, list(concept.retain_prompts)
     return cfg.retain_loss_w, list(concept.protected_prompts)
