@@ -57,5 +57,6 @@ def test_fid_infinity_tells_a_missing_concept_from_the_world_where_256_samples_h
     world_256, world_inf = fids(sample_scenes(1, 1024))
     clothed_256, clothed_inf = fids([dataclasses.replace(s, nude=False) for s in sample_scenes(5, 1024)])
     # measured: the world 99.2 at 256 and -0.9 at infinity; the world without nudity 104.3 and 21.5
+    assert clothed_256 < 1.1 * world_256  # at 256 samples, the missing concept is lost in the estimate's bias
     assert abs(world_inf) < 0.05 * world_256
     assert clothed_inf > 10 * max(abs(world_inf), 1.0)
