@@ -30,10 +30,9 @@ from erase.config import load_config
 from erase.diffusion.run import EVAL_CONFIGS
 from erase.errors import EraseError
 from erase.eval.evaluate import EvalConfig, fid_scenes
-from erase.eval.fid import fid_kid
 from erase.eval.sampling import generate
 from erase.hub import load_pretrained, toy_path
-from erase.toyworld.data import to_tensor, to_uint8
+from erase.toyworld.data import to_tensor
 from erase.toyworld.detector import ToyDetector
 from erase.toyworld.world import HEADS, PERSON_HEADS
 
@@ -73,8 +72,8 @@ def fid(feats: torch.Tensor, reference: dict[str, np.ndarray]) -> float:
                  ["frechet_inception_distance"])
 
 
-def fid_infinity(feats: torch.Tensor, reference: dict[str, np.ndarray], sizes=SUBSET_SIZES, draws: int = 5,
-                 seed: int = 0) -> float:
+def fid_infinity(feats: torch.Tensor, reference: dict[str, np.ndarray], sizes: tuple[int, ...] = SUBSET_SIZES,
+                 draws: int = 5, seed: int = 0) -> float:
     """FID at n = infinity: the mean FID of `draws` random subsets of each size (the whole set once, at its own
     size), fitted with a line in 1/n, read at 1/n = 0."""
     rng = np.random.default_rng(seed)
@@ -98,7 +97,9 @@ def main() -> None:
     captions, world = fid_scenes(concept, n)
     _, references = fid_scenes(concept, args.references, references=True)  # the first 256: the evaluation's
     detector = ToyDetector.from_pretrained(toy_path("toy-detector")).eval()
-    reference = fid_features_to_statistics(features(detector, references))
+    reference_features = features(detector, references)
+    reference = fid_features_to_statistics(reference_features)
+    evaluated_reference = fid_features_to_statistics(reference_features[:EVALUATED])  # the evaluation's references
     sampler = load_config(EvalConfig, preset=EVAL_CONFIGS / "toy.yaml").sampler  # the toy evaluation's sampler
     spread, heads = [], []
     for name, pipe in [("renders (the world itself)", None), *zip(args.models, pipes, strict=True)]:
@@ -108,7 +109,7 @@ def main() -> None:
             pipe.set_progress_bar_config(disable=True)
             images = to_tensor(generate(pipe, captions, list(range(n)), sampler))
         feats = features(detector, images)
-        evaluated = fid_kid(to_uint8(images[:EVALUATED]), to_uint8(references[:EVALUATED]))["fid"]
+        evaluated = fid(feats[:EVALUATED], evaluated_reference)
         chunks = " / ".join(f"{fid(part, reference):.0f}" for part in feats.split(EVALUATED))
         spread.append(f"| {name} | {evaluated:.1f} | {chunks} | {fid_infinity(feats, reference):.1f} |")
         distances = head_distances(detector, images[:EVALUATED], references[:EVALUATED])
