@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import queue
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,19 +24,20 @@ class SamplerConfig:
 
 
 class _RepeatCache(nn.Module):
-    """A layer that, without autograd, returns its last output again when called on an equal input."""
+    """A layer that, without autograd, returns its last output again when called on an equal input (one last
+    output per thread, so that sampling threads sharing the layer never see each other's)."""
 
     def __init__(self, layer: nn.Module) -> None:
         super().__init__()
         self.layer = layer
-        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._local = threading.local()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled():
             return self.layer(x)
-        last = self._last
+        last = getattr(self._local, "last", None)
         if last is None or not (last[0] is x or (last[0].shape == x.shape and torch.equal(last[0], x))):
-            self._last = last = (x, self.layer(x))
+            self._local.last = last = (x, self.layer(x))
         return last[1]
 
 
@@ -81,16 +86,58 @@ def generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler:
     return images
 
 
+SMALL_UNET = 100_000_000  # parameters: a UNet below this draws on CPU with one thread per core (`sampling_threads`)
+
+
+def sampling_threads(pipe) -> int:
+    """How many threads draw images at once. On CPU, a small UNet's layers are too small for torch to share one
+    among its threads (measured on the toy SD, 2 cores: two threads each drawing its own batches on one torch
+    thread draw 1.17-1.24x as many images a second as one on both, `benchmarks/bench_eval.py`, the same images);
+    a large UNet, or a GPU, draws alone."""
+    if pipe.device.type != "cpu" or torch.get_num_threads() == 1:
+        return 1
+    return torch.get_num_threads() if sum(p.numel() for p in pipe.unet.parameters()) < SMALL_UNET else 1
+
+
+def _draw(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler: SamplerConfig) -> np.ndarray:
+    generators = [torch.Generator(pipe.device).manual_seed(s) for s in seeds]
+    text = {"prompt_embeds": prompts} if torch.is_tensor(prompts) else {"prompt": prompts}
+    images = pipe(**text, num_inference_steps=sampler.steps, guidance_scale=sampler.guidance_scale,
+                  generator=generators, output_type="np").images
+    return (images * 255).round().astype(np.uint8)
+
+
+def _replica(pipe):
+    """The pipeline with a scheduler of its own (the one part a call changes: PNDM, SD v1's, keeps state from
+    step to step), for another sampling thread."""
+    replica = copy.copy(pipe)
+    replica.__dict__["scheduler"] = copy.deepcopy(pipe.scheduler)  # past DiffusionPipeline.__setattr__ (config)
+    return replica
+
+
 def _generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler: SamplerConfig,
               desc: str) -> np.ndarray:
-    out = []
-    device = pipe.device
-    with cached_text_projections(pipe.unet):
-        for start in tqdm(range(0, len(seeds), sampler.batch_size), desc=desc, leave=False):
-            chunk = slice(start, start + sampler.batch_size)
-            generators = [torch.Generator(device).manual_seed(s) for s in seeds[chunk]]
-            text = {"prompt_embeds": prompts[chunk]} if torch.is_tensor(prompts) else {"prompt": prompts[chunk]}
-            images = pipe(**text, num_inference_steps=sampler.steps, guidance_scale=sampler.guidance_scale,
-                          generator=generators, output_type="np").images
-            out.append((images * 255).round().astype(np.uint8))
-    return np.concatenate(out) if out else np.empty((0, 0, 0, 3), np.uint8)
+    if not seeds:
+        return np.empty((0, 0, 0, 3), np.uint8)
+    workers = sampling_threads(pipe)
+    size = min(sampler.batch_size, -(-len(seeds) // workers))  # every thread gets work
+    chunks = [slice(start, start + size) for start in range(0, len(seeds), size)]
+    replicas = queue.SimpleQueue()
+    for replica in [pipe, *(_replica(pipe) for _ in range(workers - 1))]:
+        replicas.put(replica)
+
+    def draw(chunk: slice) -> np.ndarray:
+        if workers > 1:
+            torch.set_num_threads(1)
+        replica = replicas.get()
+        try:
+            return _draw(replica, prompts[chunk], seeds[chunk], sampler)
+        finally:
+            replicas.put(replica)
+
+    threads = torch.get_num_threads()
+    try:
+        with cached_text_projections(pipe.unet), ThreadPoolExecutor(workers) as pool:
+            return np.concatenate(list(tqdm(pool.map(draw, chunks), total=len(chunks), desc=desc, leave=False)))
+    finally:
+        torch.set_num_threads(threads)

@@ -1,5 +1,6 @@
 import contextlib
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -19,6 +20,30 @@ def test_cached_text_projections_give_the_same_images_and_are_removed(tiny_pipel
     monkeypatch.setattr(sampling, "cached_text_projections", lambda unet: contextlib.nullcontext())
     plain = generate(tiny_pipeline, prompts, seeds, sampler)
     assert (cached == plain).all()
+
+
+def test_sampling_threads_draw_the_images_one_thread_draws(tiny_pipeline, monkeypatch):
+    from diffusers import PNDMScheduler
+
+    from erase.eval import sampling
+
+    # SD v1's own scheduler, which keeps state from step to step: each thread needs its own
+    monkeypatch.setattr(tiny_pipeline, "scheduler", PNDMScheduler.from_config(tiny_pipeline.scheduler.config))
+    prompts, seeds, sampler = ["a photo of a person", "a sketch of a house", "a boat"] * 2, list(range(6)), \
+        SamplerConfig(steps=4, batch_size=2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert sampling.sampling_threads(tiny_pipeline) == 2
+        together = generate(tiny_pipeline, prompts, seeds, sampler)
+        assert torch.get_num_threads() == 2  # restored after the threads' single-threaded torch
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setattr(sampling, "sampling_threads", lambda pipe: 1)
+    alone = generate(tiny_pipeline, prompts, seeds, sampler)
+    # the same batches: the same images (bit-identical where measured; one rounding level allowed for a processor
+    # whose kernels sum in another order on one thread)
+    assert np.abs(together.astype(int) - alone).max() <= 1
 
 
 def test_the_cache_projects_each_text_once_and_never_under_autograd():
@@ -58,7 +83,6 @@ np.save(f"{sys.argv[2]}/rank{state.process_index}-of-{state.num_processes}.npy",
 
 
 def test_accelerate_launch_splits_sampling_and_every_process_gets_every_image(tiny_pipeline_dir, tmp_path):
-    import numpy as np
     from diffusers import StableDiffusionPipeline
 
     from tests.conftest import launch_two_processes
