@@ -67,7 +67,8 @@ def generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler:
     """(N, H, W, 3) uint8 images; image i is drawn from prompt i with its own generator seeded by seeds[i].
 
     `prompts` may also be text-encoder outputs (N, 77, D), e.g. an attack's adversarial prompts. Under
-    `accelerate launch`, each process draws every n-th image and all processes return all N images.
+    `accelerate launch`, each process draws every n-th image and all processes return all N images. Within a
+    process, a small UNet on CPU draws on several threads (`sampling_threads`).
     """
     from erase.parallel import process_state
 
