@@ -4,9 +4,11 @@ the shipped toy weights instead)."""
 import contextlib
 import functools
 import importlib.util
+import multiprocessing
 import os
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
@@ -127,6 +129,16 @@ def launch_two_processes(*command: str, timeout: int = 600) -> subprocess.Comple
               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     return subprocess.run([*launch, *command], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def adapter_runs_side_by_side(jobs: dict) -> dict:
+    """`erase.adapters.run.run(job)` for each named Job, two at a time in spawned processes: a run computes on one
+    thread (`run`), so its figures are the same as alone (checked: random:10% at seeds 0-4, equal metrics)."""
+    from erase.adapters.run import run
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        started = {name: pool.submit(run, job) for name, job in jobs.items()}
+        return {name: done.result() for name, done in started.items()}
 
 
 def load_script(name: str) -> ModuleType:

@@ -5,10 +5,6 @@ mechanics of IAU's gradient restriction and DMM's attribution.
 Known gaps are strict xfails: they fail today, and the suite says so the day they pass.
 """
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
@@ -19,6 +15,7 @@ from erase.adapters.loops import TrainConfig, predict, train_model
 from erase.adapters.methods import dmm, iau, s3t
 from erase.adapters.run import Job, run
 from erase.errors import EraseError
+from tests.conftest import adapter_runs_side_by_side
 
 FORGETS_CLASS_BUT_NOT_YET = {  # UA more than 10 points from retrain's (100), or TA more than 3 below the original's
     "iau": "UA 0: from the gradient-restricted original (trained first, official alpha 0.005), one Adam step at lr "
@@ -53,21 +50,16 @@ MIA_MACHINE_DEPENDENT = {"l1_sparse"}  # a non-strict xfail: it passes or ties d
 RANDOM_SEEDS = range(5)  # 67 forget samples: one sample is 1.5 points of MIA-efficacy, so one seed decides little
 
 
-def _metrics(forget: str, methods: tuple[str, ...], seed: int, out: Path) -> dict:
-    return run(Job(forget=forget, methods=methods, out=out, seed=seed, progress=False)).metrics
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict:
-    """Every run the outcome tests read: class:3 with every method at seed 0; random:10% at seeds 0-4 (the
-    original, its split and every method re-drawn per seed). Two at a time, in processes of their own: a run
-    computes on one thread (`run`), so its figures are the same as alone (checked: random:10%, all five seeds)."""
+    """Every run the outcome tests read, side by side: class:3 with every method at seed 0; random:10% at seeds 0-4
+    (the original, its split and every method re-drawn per seed)."""
     out = tmp_path_factory.mktemp("runs")
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        class_3 = pool.submit(_metrics, "class:3", ("all",), 0, out)
-        random_10 = [pool.submit(_metrics, "random:10%", ("ft", "salun", "l1_sparse"), seed, out)
-                     for seed in RANDOM_SEEDS]
-        return {"class_3": class_3.result(), "random_10": [done.result() for done in random_10]}
+    done = adapter_runs_side_by_side({
+        "class_3": Job(forget="class:3", methods=("all",), out=out, progress=False),
+        **{seed: Job(forget="random:10%", methods=("ft", "salun", "l1_sparse"), out=out, seed=seed, progress=False)
+           for seed in RANDOM_SEEDS}})
+    return {"class_3": done["class_3"].metrics, "random_10": [done[seed].metrics for seed in RANDOM_SEEDS]}
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,28 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from erase.adapters.__main__ import main
 from erase.adapters.corrective import known_split, manipulate, parse_known, parse_manipulation, with_trigger
-from erase.adapters.run import Job, run
+from erase.adapters.run import Job
+from tests.conftest import adapter_runs_side_by_side
 
 
 @pytest.fixture(scope="module")
-def poison(tmp_path_factory):
-    # 8% = 54 of the 674 training digits; at 2% (13 samples) the 1-pixel backdoor reaches only ~40% ASR
-    return run(Job(corrective="poison:8%", known="1,0.1", methods=("ssd",), out=tmp_path_factory.mktemp("poison"),
-                   progress=False))
+def runs(tmp_path_factory) -> dict:
+    # poison 8% = 54 of the 674 training digits; at 2% (13 samples) the 1-pixel backdoor reaches only ~40% ASR
+    return adapter_runs_side_by_side({
+        "poison": Job(corrective="poison:8%", known="1,0.1", methods=("ssd",), out=tmp_path_factory.mktemp("poison"),
+                      progress=False),
+        "confuse": Job(corrective="confuse:0.1", known="1", methods=("ft",), overrides=("ft.epochs=5",),
+                       out=tmp_path_factory.mktemp("confuse"), progress=False)})
 
 
 @pytest.fixture(scope="module")
-def confuse(tmp_path_factory):
-    return run(Job(corrective="confuse:0.1", known="1", methods=("ft",), overrides=("ft.epochs=5",),
-                   out=tmp_path_factory.mktemp("confuse"), progress=False)).metrics
+def poison(runs):
+    return runs["poison"]
+
+
+@pytest.fixture(scope="module")
+def confuse(runs) -> dict:
+    return runs["confuse"].metrics
 
 
 def test_poison_backdoors_the_original_and_full_retrain_removes_it(poison):
