@@ -120,7 +120,7 @@ def _generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler
               desc: str) -> np.ndarray:
     if not seeds:
         return np.empty((0, 0, 0, 3), np.uint8)
-    workers = sampling_threads(pipe)
+    workers = min(sampling_threads(pipe), len(seeds))  # a lone image keeps torch's threads
     size = min(sampler.batch_size, -(-len(seeds) // workers))  # every thread gets work
     chunks = [slice(start, start + size) for start in range(0, len(seeds), size)]
     replicas = queue.SimpleQueue()
