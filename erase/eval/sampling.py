@@ -128,8 +128,6 @@ def _generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler
         replicas.put(replica)
 
     def draw(chunk: slice) -> np.ndarray:
-        if workers > 1:
-            torch.set_num_threads(1)
         replica = replicas.get()
         try:
             return _draw(replica, prompts[chunk], seeds[chunk], sampler)
@@ -138,7 +136,9 @@ def _generate(pipe, prompts: list[str] | torch.Tensor, seeds: list[int], sampler
 
     threads = torch.get_num_threads()
     try:
-        with cached_text_projections(pipe.unet), ThreadPoolExecutor(workers) as pool:
+        # each sampling thread draws on one torch thread (set once per thread: OpenMP's thread count is per thread)
+        single = {"initializer": torch.set_num_threads, "initargs": (1,)} if workers > 1 else {}
+        with cached_text_projections(pipe.unet), ThreadPoolExecutor(workers, **single) as pool:
             return np.concatenate(list(tqdm(pool.map(draw, chunks), total=len(chunks), desc=desc, leave=False)))
     finally:
         torch.set_num_threads(threads)
